@@ -1,0 +1,61 @@
+using Multicast.Cli.Daemon;
+using Multicast.Core.Config;
+
+namespace Multicast.Cli;
+
+/// <summary>
+/// One executable, many tools: the launchers in out/bin pass "--as NAME"; `multicast NAME ...` works too.
+/// Every failure reaches the user as one line on stderr and a non-zero exit, never a stack trace.
+/// </summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        string tool = "multicast";
+        if (args.Length >= 2 && args[0] == "--as") { tool = args[1]; args = args[2..]; }
+        if (tool == "multicast" && args.Length > 0 && !args[0].StartsWith('-')) { tool = args[0]; args = args[1..]; }
+        try
+        {
+            return tool switch
+            {
+                "multis_admin" => ServerAdmin.Run(args),
+                "multic_admin" => ClientAdmin.Run(args),
+                "demo" => Demo.DemoCommand.Run(args),
+                "tool" => Tools.TrafficTool.Run(args),
+                _ => Usage(),
+            };
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Out.WriteLine($"Try '{tool} --help' for more information.");
+            return 2;
+        }
+        catch (ConfigException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException or InvalidOperationException or PlatformNotSupportedException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static int Usage()
+    {
+        Console.Out.WriteLine("""
+            multicast -- multicast proxy for networks without multicast
+            Usage:
+            multicast demo                 build a throwaway namespace VPC and stream through the proxy (root)
+            multicast multis_admin ARGS    server tool (same as the multis_admin launcher)
+            multicast multic_admin ARGS    client tool (same as the multic_admin launcher)
+            multicast tool send|recv ARGS  ordinary multicast sender / receiver for tests
+            """);
+        return 0;
+    }
+}
+
+/// <summary>Wrong flags or arguments: printed as one line plus the "Try --help" hint.</summary>
+public sealed class UsageException(string message) : Exception(message);

@@ -1,0 +1,34 @@
+using Multicast.Core.Packets;
+
+namespace Multicast.Core.DataPlane;
+
+public enum PacketVerdict { Ok, Malformed, NotUdp }
+
+/// <summary>The structural checks both directions apply before trusting any header field.</summary>
+public static class PacketCheck
+{
+    /// <summary>
+    /// Validates an IPv4/UDP packet (or fragment) at the start of <paramref name="captured"/> and returns its length
+    /// per the IP header (capture may add link padding). For unfragmented packets and first fragments it also checks
+    /// that a UDP header is present and that its length fits.
+    /// </summary>
+    public static PacketVerdict Check(ReadOnlySpan<byte> captured, out int totalLength)
+    {
+        totalLength = 0;
+        if (captured.Length < Ipv4Header.MinLength || Ipv4Header.Version(captured) != 4) return PacketVerdict.Malformed;
+        int ihl = Ipv4Header.HeaderLength(captured);
+        int total = Ipv4Header.TotalLength(captured);
+        if (ihl < Ipv4Header.MinLength || total < ihl || total > captured.Length) return PacketVerdict.Malformed;
+        if (Ipv4Header.Protocol(captured) != Ipv4Header.ProtocolUdp) return PacketVerdict.NotUdp;
+        if (Ipv4Header.FragmentOffset(captured) == 0)
+        {
+            if (total - ihl < UdpHeader.Length) return PacketVerdict.Malformed;
+            int udpLength = UdpHeader.DatagramLength(captured[ihl..]);
+            if (udpLength < UdpHeader.Length) return PacketVerdict.Malformed;
+            if (!Ipv4Header.MoreFragments(captured) && udpLength > total - ihl) return PacketVerdict.Malformed;
+            if (UdpHeader.DestinationPort(captured[ihl..]) == 0) return PacketVerdict.Malformed;
+        }
+        totalLength = total;
+        return PacketVerdict.Ok;
+    }
+}

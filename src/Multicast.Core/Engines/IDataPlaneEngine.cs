@@ -1,0 +1,34 @@
+using Multicast.Core.Tables;
+
+namespace Multicast.Core.Engines;
+
+/// <summary>
+/// A server data plane: captures the application's multicast on one interface and transmits the copies that
+/// <see cref="DataPlane.ServerForwarder"/> writes. One thread runs <see cref="Run"/>; <see cref="Apply"/> may be called
+/// from any other thread and must not block the loop (publish, then update kernel filters).
+/// </summary>
+public interface IServerEngine : IDisposable
+{
+    string Name { get; }
+    void Apply(FanoutTable table);
+    void Run(CancellationToken stop);
+}
+
+/// <summary>
+/// A client data plane: receives marked copies on one interface and hands them to
+/// <see cref="DataPlane.ClientForwarder"/>, whose restored packets go to the delivery slots given at construction.
+/// </summary>
+public interface IClientEngine : IDisposable
+{
+    string Name { get; }
+    void Apply(ClientTable table);
+    void Run(CancellationToken stop);
+}
+
+/// <summary>Names accepted by --engine.</summary>
+public static class EngineNames
+{
+    public const string Ring = "ring";
+    public const string Socket = "socket";
+    public const string Pcap = "pcap";
+}

@@ -1,0 +1,58 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+
+namespace Multicast.Core.Packets;
+
+/// <summary>Field offsets and accessors for an IPv4 header at the start of a span (network byte order on the wire).</summary>
+public static class Ipv4Header
+{
+    public const int MinLength = 20;
+    public const int TosOffset = 1;
+    public const int TotalLengthOffset = 2;
+    public const int IdOffset = 4;
+    public const int FlagsFragmentOffset = 6;
+    public const int TtlOffset = 8;
+    public const int ProtocolOffset = 9;
+    public const int ChecksumOffset = 10;
+    public const int SourceOffset = 12;
+    public const int DestinationOffset = 16;
+    public const byte ProtocolUdp = 17;
+    public const ushort MoreFragmentsFlag = 0x2000;
+    public const ushort FragmentOffsetMask = 0x1FFF;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int HeaderLength(ReadOnlySpan<byte> ip) => (ip[0] & 0x0F) * 4;
+    public static int Version(ReadOnlySpan<byte> ip) => ip[0] >> 4;
+    public static byte Tos(ReadOnlySpan<byte> ip) => ip[TosOffset];
+    public static byte Ttl(ReadOnlySpan<byte> ip) => ip[TtlOffset];
+    public static byte Protocol(ReadOnlySpan<byte> ip) => ip[ProtocolOffset];
+    public static ushort TotalLength(ReadOnlySpan<byte> ip) => BinaryPrimitives.ReadUInt16BigEndian(ip[TotalLengthOffset..]);
+    public static ushort Id(ReadOnlySpan<byte> ip) => BinaryPrimitives.ReadUInt16BigEndian(ip[IdOffset..]);
+    public static ushort Checksum(ReadOnlySpan<byte> ip) => BinaryPrimitives.ReadUInt16BigEndian(ip[ChecksumOffset..]);
+    public static uint Source(ReadOnlySpan<byte> ip) => BinaryPrimitives.ReadUInt32BigEndian(ip[SourceOffset..]);
+    public static uint Destination(ReadOnlySpan<byte> ip) => BinaryPrimitives.ReadUInt32BigEndian(ip[DestinationOffset..]);
+
+    /// <summary>Fragment offset in 8-byte units; non-zero means this fragment carries no UDP header.</summary>
+    public static int FragmentOffset(ReadOnlySpan<byte> ip) =>
+        BinaryPrimitives.ReadUInt16BigEndian(ip[FlagsFragmentOffset..]) & FragmentOffsetMask;
+
+    public static bool MoreFragments(ReadOnlySpan<byte> ip) =>
+        (BinaryPrimitives.ReadUInt16BigEndian(ip[FlagsFragmentOffset..]) & MoreFragmentsFlag) != 0;
+
+    public static bool IsFragment(ReadOnlySpan<byte> ip) =>
+        (BinaryPrimitives.ReadUInt16BigEndian(ip[FlagsFragmentOffset..]) & (MoreFragmentsFlag | FragmentOffsetMask)) != 0;
+
+    public static void SetChecksum(Span<byte> ip, ushort value) => BinaryPrimitives.WriteUInt16BigEndian(ip[ChecksumOffset..], value);
+    public static void SetDestination(Span<byte> ip, uint address) => BinaryPrimitives.WriteUInt32BigEndian(ip[DestinationOffset..], address);
+
+    /// <summary>Full header checksum, as a receiver would compute it with the checksum field taken as zero.</summary>
+    public static ushort ComputeChecksum(ReadOnlySpan<byte> ip)
+    {
+        int ihl = HeaderLength(ip);
+        ulong sum = InternetChecksum.Sum(ip[..ihl]) - Checksum(ip);
+        return InternetChecksum.Finish(sum);
+    }
+
+    /// <summary>True when the header checksum of a received header verifies.</summary>
+    public static bool ChecksumValid(ReadOnlySpan<byte> ip) => InternetChecksum.Fold(InternetChecksum.Sum(ip[..HeaderLength(ip)])) == 0xFFFF;
+}
