@@ -18,6 +18,9 @@
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 
@@ -540,13 +543,31 @@ void mc_tx_close(struct mc_tx *tx)
 
 /* ------------------------------------------------------------------------------------------------------- netlink */
 
-static int nl_open(void)
+int mc_nl_open(void)
 {
+	struct timeval tv = { .tv_sec = 2 };
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 
 	if (fd < 0)
 		return fail(errno, "socket(AF_NETLINK)");
+	/* A lost reply must not hang the resolver thread. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0) {
+		int err = fail(errno, "SO_RCVTIMEO (netlink)");
+		close(fd);
+		return err;
+	}
 	return fd;
+}
+
+static uint32_t nl_seq;
+
+/* Drops replies to earlier, abandoned requests (after a timeout) so they cannot answer the next one. */
+static void nl_drain(int fd)
+{
+	char junk[4096];
+
+	while (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+		;
 }
 
 static int nl_send(int fd, struct nlmsghdr *msg)
@@ -570,7 +591,7 @@ static int nl_recv(int fd, void *buf, size_t len)
 	return (int)n;
 }
 
-int mc_route_get(uint32_t destination, struct mc_route *route)
+int mc_route_get(int fd, uint32_t destination, struct mc_route *route)
 {
 	struct {
 		struct nlmsghdr n;
@@ -582,7 +603,7 @@ int mc_route_get(uint32_t destination, struct mc_route *route)
 		struct nlmsghdr n;
 		char raw[8192];
 	} buf;
-	int fd, len, err = 0;
+	int len, err = 0;
 	struct nlmsghdr *h;
 
 	memset(route, 0, sizeof(*route));
@@ -590,26 +611,24 @@ int mc_route_get(uint32_t destination, struct mc_route *route)
 	req.n.nlmsg_len = sizeof(req);
 	req.n.nlmsg_type = RTM_GETROUTE;
 	req.n.nlmsg_flags = NLM_F_REQUEST;
-	req.n.nlmsg_seq = 1;
+	req.n.nlmsg_seq = __atomic_add_fetch(&nl_seq, 1, __ATOMIC_RELAXED);
 	req.r.rtm_family = AF_INET;
 	req.r.rtm_dst_len = 32;
 	req.a.rta_len = RTA_LENGTH(sizeof(uint32_t));
 	req.a.rta_type = RTA_DST;
 	req.dst = destination;
 
-	fd = nl_open();
-	if (fd < 0)
-		return fd;
+	nl_drain(fd);
 	err = nl_send(fd, &req.n);
 	if (err)
-		goto out;
+		return err;
 	len = nl_recv(fd, buf.raw, sizeof(buf.raw));
-	if (len < 0) {
-		err = len;
-		goto out;
-	}
+	if (len < 0)
+		return len;
 	err = fail(ENOMSG, "RTM_GETROUTE: no route message");
 	for (h = &buf.n; NLMSG_OK(h, (unsigned)len); h = NLMSG_NEXT(h, len)) {
+		if (h->nlmsg_seq != req.n.nlmsg_seq)
+			continue;
 		if (h->nlmsg_type == NLMSG_ERROR) {
 			struct nlmsgerr *e = NLMSG_DATA(h);
 
@@ -634,8 +653,6 @@ int mc_route_get(uint32_t destination, struct mc_route *route)
 			break;
 		}
 	}
-out:
-	close(fd);
 	return err;
 }
 
@@ -664,7 +681,7 @@ static void neigh_parse(struct nlmsghdr *h, int ifindex, struct mc_neigh *out, i
 		out[(*count)++] = n;
 }
 
-int mc_neigh_list(int ifindex, struct mc_neigh *out, int max)
+int mc_neigh_list(int fd, int ifindex, struct mc_neigh *out, int max)
 {
 	struct {
 		struct nlmsghdr n;
@@ -674,19 +691,17 @@ int mc_neigh_list(int ifindex, struct mc_neigh *out, int max)
 		struct nlmsghdr n;
 		char raw[32768];
 	} buf;
-	int fd, len, count = 0, err = 0, done = 0;
+	int len, count = 0, err = 0, done = 0;
 	struct nlmsghdr *h;
 
 	memset(&req, 0, sizeof(req));
 	req.n.nlmsg_len = sizeof(req);
 	req.n.nlmsg_type = RTM_GETNEIGH;
 	req.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.n.nlmsg_seq = 1;
+	req.n.nlmsg_seq = __atomic_add_fetch(&nl_seq, 1, __ATOMIC_RELAXED);
 	req.nd.ndm_family = AF_INET;
 
-	fd = nl_open();
-	if (fd < 0)
-		return fd;
+	nl_drain(fd);
 	err = nl_send(fd, &req.n);
 	while (!err && !done) {
 		len = nl_recv(fd, buf.raw, sizeof(buf.raw));
@@ -695,6 +710,8 @@ int mc_neigh_list(int ifindex, struct mc_neigh *out, int max)
 			break;
 		}
 		for (h = &buf.n; NLMSG_OK(h, (unsigned)len); h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_seq != req.n.nlmsg_seq)
+				continue;
 			if (h->nlmsg_type == NLMSG_DONE) {
 				done = 1;
 				break;
@@ -710,6 +727,68 @@ int mc_neigh_list(int ifindex, struct mc_neigh *out, int max)
 				neigh_parse(h, ifindex, out, max, &count);
 		}
 	}
-	close(fd);
 	return err ? err : count;
+}
+
+/* ------------------------------------------------------------------------------------- interface and slow path */
+
+int mc_if_get(const char *name, struct mc_if *info)
+{
+	struct ifreq ifr;
+	int fd, err = 0;
+
+	memset(info, 0, sizeof(*info));
+	if (strlen(name) >= IFNAMSIZ)
+		return fail(EINVAL, "interface name '%s'", name);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail(errno, "socket(AF_INET) for ioctl");
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, name);
+	if (ioctl(fd, SIOCGIFINDEX, &ifr) != 0) {
+		err = fail(errno, "interface '%s'", name);
+		goto out;
+	}
+	info->index = ifr.ifr_ifindex;
+	if (ioctl(fd, SIOCGIFMTU, &ifr) != 0) {
+		err = fail(errno, "SIOCGIFMTU '%s'", name);
+		goto out;
+	}
+	info->mtu = ifr.ifr_mtu;
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) != 0) {
+		err = fail(errno, "SIOCGIFHWADDR '%s'", name);
+		goto out;
+	}
+	if (ifr.ifr_hwaddr.sa_family == 1 /* ARPHRD_ETHER */) {
+		memcpy(info->mac, ifr.ifr_hwaddr.sa_data, 6);
+		info->mac_len = 6;
+	}
+out:
+	close(fd);
+	return err;
+}
+
+int mc_ip_open(void)
+{
+	int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+
+	if (fd < 0)
+		return fail(errno, "socket(AF_INET, SOCK_RAW, IPPROTO_RAW)");
+	return fd;
+}
+
+int mc_ip_send(int fd, const uint8_t *packet, uint32_t len, uint32_t destination)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = destination };
+	ssize_t n = sendto(fd, packet, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to));
+
+	if (n < 0)
+		return fail(errno, "raw IP send");
+	return (int)n;
+}
+
+void mc_fd_close(int fd)
+{
+	if (fd >= 0)
+		close(fd);
 }

@@ -102,9 +102,31 @@ uint32_t mc_tx_pending(const struct mc_tx *tx);
 void mc_tx_stats(const struct mc_tx *tx, struct mc_tx_stats *stats);
 void mc_tx_close(struct mc_tx *tx);
 
-/* Netlink: the kernel's route for one IPv4 destination (network order). */
-int mc_route_get(uint32_t destination, struct mc_route *route);
-/* Netlink: IPv4 neighbours on ifindex (0 = all); returns how many were written to out (at most max). */
-int mc_neigh_list(int ifindex, struct mc_neigh *out, int max);
+struct mc_if {
+	int32_t index;
+	int32_t mtu;
+	uint8_t mac[8];
+	uint8_t mac_len;
+	uint8_t reserved[7];
+};
+
+/* Interface facts by name, through ioctls on a socket of the calling thread's network namespace (sysfs shows the
+ * namespace it was mounted in, which need not be the caller's). */
+int mc_if_get(const char *name, struct mc_if *info);
+
+/* Netlink route socket; its namespace is the caller's at open time, whatever thread queries it later. Queries on
+ * one fd must not run concurrently. */
+int mc_nl_open(void);
+/* The kernel's route for one IPv4 destination (network order). */
+int mc_route_get(int nl, uint32_t destination, struct mc_route *route);
+/* IPv4 neighbours on ifindex (0 = all); returns how many were written to out (at most max). */
+int mc_neigh_list(int nl, int ifindex, struct mc_neigh *out, int max);
+
+/* Slow path: a raw IPPROTO_RAW socket (header included); the kernel routes each packet and resolves neighbours,
+ * so a send to an unresolved next hop also starts ARP. Returns the fd or a negative errno. */
+int mc_ip_open(void);
+/* Sends one IPv4 packet (network header first) to destination (network order). Returns bytes or negative errno. */
+int mc_ip_send(int fd, const uint8_t *packet, uint32_t len, uint32_t destination);
+void mc_fd_close(int fd);
 
 #endif
