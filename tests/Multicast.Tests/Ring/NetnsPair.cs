@@ -52,6 +52,9 @@ public sealed class NetnsPair : IDisposable
         }
     }
 
+    /// <summary>Forgets A's neighbours, so the next send to B has to resolve it again.</summary>
+    public void FlushNeighboursOfA() => Ip($"-n {NsA} neigh flush dev {IfA}");
+
     public T InA<T>(Func<T> action) => In(NsA, action);
     public T InB<T>(Func<T> action) => In(NsB, action);
     public void InA(Action action) => In(NsA, () => { action(); return 0; });
