@@ -730,7 +730,7 @@ int mc_neigh_list(int fd, int ifindex, struct mc_neigh *out, int max)
 	return err ? err : count;
 }
 
-/* ------------------------------------------------------------------------------------- interface and slow path */
+/* ------------------------------------------------------------------------------------------------- interface */
 
 int mc_if_get(const char *name, struct mc_if *info)
 {
@@ -766,25 +766,6 @@ int mc_if_get(const char *name, struct mc_if *info)
 out:
 	close(fd);
 	return err;
-}
-
-int mc_ip_open(void)
-{
-	int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-
-	if (fd < 0)
-		return fail(errno, "socket(AF_INET, SOCK_RAW, IPPROTO_RAW)");
-	return fd;
-}
-
-int mc_ip_send(int fd, const uint8_t *packet, uint32_t len, uint32_t destination)
-{
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = destination };
-	ssize_t n = sendto(fd, packet, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to));
-
-	if (n < 0)
-		return fail(errno, "raw IP send");
-	return (int)n;
 }
 
 void mc_fd_close(int fd)

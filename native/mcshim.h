@@ -122,11 +122,7 @@ int mc_route_get(int nl, uint32_t destination, struct mc_route *route);
 /* IPv4 neighbours on ifindex (0 = all); returns how many were written to out (at most max). */
 int mc_neigh_list(int nl, int ifindex, struct mc_neigh *out, int max);
 
-/* Slow path: a raw IPPROTO_RAW socket (header included); the kernel routes each packet and resolves neighbours,
- * so a send to an unresolved next hop also starts ARP. Returns the fd or a negative errno. */
-int mc_ip_open(void);
-/* Sends one IPv4 packet (network header first) to destination (network order). Returns bytes or negative errno. */
-int mc_ip_send(int fd, const uint8_t *packet, uint32_t len, uint32_t destination);
+/* Closes an fd the shim opened (the netlink socket). */
 void mc_fd_close(int fd);
 
 #endif

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Multicast.Core.DataPlane;
 using Multicast.Core.Engines;
+using Multicast.Linux.Ring;
 using Multicast.Linux.Sockets;
 
 namespace Multicast.Linux;
@@ -14,7 +15,9 @@ public static class EngineFactory
         engine switch
         {
             EngineNames.Socket => new SocketServerEngine(interfaceName, forwarder, logger),
-            EngineNames.Ring => throw new InvalidOperationException("the ring engine is not available in this build; use --engine socket"),
+            EngineNames.Ring => RingOrFallback<IServerEngine>(interfaceName, logger,
+                () => new RingServerEngine(interfaceName, forwarder, logger),
+                () => new SocketServerEngine(interfaceName, forwarder, logger)),
             _ => throw new ArgumentException($"unknown engine '{engine}' (expected one of: {string.Join(", ", ServerEngines)})"),
         };
 
@@ -22,7 +25,26 @@ public static class EngineFactory
         engine switch
         {
             EngineNames.Socket => new SocketClientEngine(interfaceName, forwarder, delivery, logger),
-            EngineNames.Ring => throw new InvalidOperationException("the ring engine is not available in this build; use --engine socket"),
+            EngineNames.Ring => RingOrFallback<IClientEngine>(interfaceName, logger,
+                () => new RingClientEngine(interfaceName, forwarder, delivery, logger),
+                () => new SocketClientEngine(interfaceName, forwarder, delivery, logger)),
             _ => throw new ArgumentException($"unknown engine '{engine}' (expected one of: {string.Join(", ", ServerEngines)})"),
         };
+
+    /// <summary>
+    /// The ring engine is the Linux default, so a host where it cannot run (shim not built, no Ethernet framing,
+    /// kernel without packet rings) still gets a working proxy: the socket engine, with the reason logged.
+    /// </summary>
+    private static T RingOrFallback<T>(string interfaceName, ILogger logger, Func<T> ring, Func<T> socket)
+    {
+        try
+        {
+            return ring();
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or ShimException or NotSupportedException)
+        {
+            logger.LogWarning("ring engine unavailable on {Interface} ({Reason}); using the socket engine", interfaceName, e.Message);
+            return socket();
+        }
+    }
 }

@@ -10,7 +10,8 @@ namespace Multicast.Linux.Net;
 /// The data plane only reads an immutable table; unknown destinations are noted in a fixed array and a background
 /// thread resolves them, and refreshes every known entry periodically (faster while any is unresolved) so MAC changes
 /// and expiries are followed. This class never sends: the caller's slow-path copy, routed by the kernel, is what
-/// starts ARP for an unresolved neighbour, and the next refresh picks the answer up.
+/// starts ARP for an unresolved neighbour, and the next refresh picks the answer up. An entry that expires from the
+/// kernel's table (the ring's own traffic never confirms it) drops back to the slow path, which re-resolves it.
 /// </summary>
 public sealed unsafe class NextHopResolver : IDisposable
 {

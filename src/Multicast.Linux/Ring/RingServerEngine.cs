@@ -4,6 +4,7 @@ using Multicast.Core.Engines;
 using Multicast.Core.Filters;
 using Multicast.Core.Tables;
 using Multicast.Linux.Net;
+using Multicast.Linux.Sockets;
 
 namespace Multicast.Linux.Ring;
 
@@ -21,7 +22,7 @@ public sealed class RingServerEngine : IServerEngine
     private readonly RxRingOptions _options;
     private readonly RxRing _rx;
     private readonly TxRing _tx;
-    private readonly RawIpSlots _slowPath;
+    private readonly RawSocketTxSlots _slowPath;
     private readonly NextHopResolver _resolver;
     private readonly object _applyLock = new();
 
@@ -40,7 +41,8 @@ public sealed class RingServerEngine : IServerEngine
         try
         {
             _resolver = new NextHopResolver(Interface.Index, logger); cleanup.Add(_resolver);
-            _slowPath = new RawIpSlots(); cleanup.Add(_slowPath);
+            // The kernel routes and resolves for the slow path, so its sends are also what starts ARP.
+            _slowPath = new RawSocketTxSlots(capacity: 128, slotSize: Math.Max(Interface.Mtu, 1500)); cleanup.Add(_slowPath);
             _tx = TxRing.Open(Interface.Index, Interface.Mtu); cleanup.Add(_tx);
             _rx = RxRing.Open(Interface.Index, Interface.Mtu, options,
                 BpfFilterBuilder.ServerCapture(forwarder.Table.GroupAddresses.ToArray(), LinkHeaderLength), ignoreOutgoing: false);
@@ -61,7 +63,7 @@ public sealed class RingServerEngine : IServerEngine
     public InterfaceInfo Interface { get; }
     public TxRingSlots Slots { get; }
     public NextHopResolver Resolver => _resolver;
-    public RawIpSlots SlowPath => _slowPath;
+    public RawSocketTxSlots SlowPath => _slowPath;
     public TxRingStats TxStatistics => _tx.ReadStatistics();
     public (ulong Packets, ulong Drops) ReadCaptureStatistics() => _rx.ReadStatistics();
 

@@ -84,12 +84,6 @@ internal static unsafe partial class Shim
     [LibraryImport(ShimLibrary.Name, EntryPoint = "mc_neigh_list")]
     internal static partial int NeighbourList(int netlink, int ifindex, ShimNeighbour* output, int max);
 
-    [LibraryImport(ShimLibrary.Name, EntryPoint = "mc_ip_open")]
-    internal static partial int IpOpen();
-
-    [LibraryImport(ShimLibrary.Name, EntryPoint = "mc_ip_send")]
-    internal static partial int IpSend(int fd, byte* packet, uint length, uint destination);
-
     [LibraryImport(ShimLibrary.Name, EntryPoint = "mc_fd_close")]
     internal static partial void FdClose(int fd);
 

@@ -9,6 +9,7 @@ using Multicast.Core.DataPlane;
 using Multicast.Core.Packets;
 using Multicast.Core.Tables;
 using Multicast.Linux.Ring;
+using Multicast.Linux.Sockets;
 
 namespace Multicast.Tests.Ring;
 
@@ -60,7 +61,7 @@ public sealed class RingEngineTests : RingTestBase
             Assert.That(engine.Slots.RingCopies, Is.GreaterThanOrEqualTo(1), "later copies used the TX ring");
             Assert.That(engine.Slots.SlowPath + engine.Slots.RingCopies, Is.EqualTo(count));
             Assert.That(engine.TxStatistics.Queued, Is.EqualTo((ulong)engine.Slots.RingCopies));
-            Assert.That(engine.SlowPath.Failed, Is.Zero);
+            Assert.That(engine.SlowPath.SendErrors, Is.Zero);
         }
     }
 
@@ -165,7 +166,7 @@ public sealed class RingEngineTests : RingTestBase
         var forwarder = new ClientForwarder(deliveryTtl: 1);
         var delivery = new CapturingSlots();
         RingClientEngine engine = Net.InB(() => new RingClientEngine(NetnsPair.IfB, forwarder, delivery, NullLogger.Instance));
-        using RawIpSlots sender = Net.InA(() => new RawIpSlots());
+        using RawSocketTxSlots sender = Net.InA(() => new RawSocketTxSlots(capacity: 4, slotSize: 2048));
         using (engine)
         {
             Assert.That(engine.IgnoresOutgoing, Is.True, "PACKET_IGNORE_OUTGOING on a 6.x kernel");
@@ -175,11 +176,11 @@ public sealed class RingEngineTests : RingTestBase
             thread.Start();
             try
             {
-                void Send(byte[] p) { p.CopyTo(sender.Acquire(NetnsPair.AddrB, p.Length)); sender.Commit(); }
+                void Send(byte[] p) { p.CopyTo(sender.Acquire(NetnsPair.AddrB, p.Length)); sender.Commit(); sender.Flush(); }
                 Send(TestPackets.Udp(NetnsPair.AddrA, NetnsPair.AddrB, 6000, copyPort, "marked"u8, tos: ProxyMarker.Tos));
                 Send(TestPackets.Udp(NetnsPair.AddrA, NetnsPair.AddrB, 6000, copyPort, "unmarked"u8, tos: 0));
                 Send(TestPackets.Udp(NetnsPair.AddrA, NetnsPair.AddrB, 6000, wrongPort, "wrong port"u8, tos: ProxyMarker.Tos));
-                Assert.That(sender.Failed, Is.Zero);
+                Assert.That(sender.SendErrors, Is.Zero);
                 DateTime deadline = DateTime.UtcNow.AddSeconds(3);
                 while (forwarder.Counters.Received < 2 && DateTime.UtcNow < deadline) Thread.Sleep(20);
                 Thread.Sleep(100);
