@@ -11,21 +11,22 @@ public static class EngineFactory
 {
     public static readonly string[] ServerEngines = [EngineNames.Ring, EngineNames.Socket];
 
-    public static IServerEngine CreateServer(string engine, string interfaceName, ServerForwarder forwarder, ILogger logger) =>
-        engine switch
+    /// <param name="engine">The engine asked for with --engine; null = the default (ring, falling back to socket).</param>
+    public static IServerEngine CreateServer(string? engine, string interfaceName, ServerForwarder forwarder, ILogger logger) =>
+        (engine ?? EngineNames.Ring) switch
         {
             EngineNames.Socket => new SocketServerEngine(interfaceName, forwarder, logger),
-            EngineNames.Ring => RingOrFallback<IServerEngine>(interfaceName, logger,
+            EngineNames.Ring => RingOrFallback<IServerEngine>(engine is null, interfaceName, logger,
                 () => new RingServerEngine(interfaceName, forwarder, logger),
                 () => new SocketServerEngine(interfaceName, forwarder, logger)),
             _ => throw new ArgumentException($"unknown engine '{engine}' (expected one of: {string.Join(", ", ServerEngines)})"),
         };
 
-    public static IClientEngine CreateClient(string engine, string interfaceName, ClientForwarder forwarder, ITxSlots delivery, ILogger logger) =>
-        engine switch
+    public static IClientEngine CreateClient(string? engine, string interfaceName, ClientForwarder forwarder, ITxSlots delivery, ILogger logger) =>
+        (engine ?? EngineNames.Ring) switch
         {
             EngineNames.Socket => new SocketClientEngine(interfaceName, forwarder, delivery, logger),
-            EngineNames.Ring => RingOrFallback<IClientEngine>(interfaceName, logger,
+            EngineNames.Ring => RingOrFallback<IClientEngine>(engine is null, interfaceName, logger,
                 () => new RingClientEngine(interfaceName, forwarder, delivery, logger),
                 () => new SocketClientEngine(interfaceName, forwarder, delivery, logger)),
             _ => throw new ArgumentException($"unknown engine '{engine}' (expected one of: {string.Join(", ", ServerEngines)})"),
@@ -34,8 +35,9 @@ public static class EngineFactory
     /// <summary>
     /// The ring engine is the Linux default, so a host where it cannot run (shim not built, no Ethernet framing,
     /// kernel without packet rings) still gets a working proxy: the socket engine, with the reason logged.
+    /// An explicit `--engine ring` gets the ring or a clear error, never a silent substitute.
     /// </summary>
-    private static T RingOrFallback<T>(string interfaceName, ILogger logger, Func<T> ring, Func<T> socket)
+    private static T RingOrFallback<T>(bool mayFallBack, string interfaceName, ILogger logger, Func<T> ring, Func<T> socket)
     {
         try
         {
@@ -43,6 +45,7 @@ public static class EngineFactory
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or ShimException or NotSupportedException)
         {
+            if (!mayFallBack) throw new InvalidOperationException($"the ring engine cannot run on {interfaceName}: {e.Message}");
             logger.LogWarning("ring engine unavailable on {Interface} ({Reason}); using the socket engine", interfaceName, e.Message);
             return socket();
         }
