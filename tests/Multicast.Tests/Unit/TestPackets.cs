@@ -144,7 +144,7 @@ public static class TestPackets
             ip[..ihl].CopyTo(f);
             ip.Slice(ihl + offset, len).CopyTo(f.AsSpan(ihl));
             SetWord(f, 2, (ushort)f.Length);
-            SetWord(f, 6, (ushort)((more ? 0x2000 : 0) | offset / 8));
+            SetWord(f, 6, (ushort)((Word(ip, 6) & 0x4000) | (more ? 0x2000 : 0) | offset / 8));
             SetWord(f, 10, IpChecksum(f));
             list.Add(f);
         }
