@@ -33,11 +33,11 @@ internal static class Packets
         return p;
     }
 
-    /// <summary>Distinct unicast member addresses 10.1.x.y.</summary>
+    /// <summary>Distinct unicast member addresses 10.1.x.1..10.1.x.250 (ServerConfig refuses x.x.x.255 as broadcast).</summary>
     public static uint[] Members(int count)
     {
         var m = new uint[count];
-        for (int i = 0; i < count; i++) m[i] = 0x0A010000u + (uint)(i + 1);
+        for (int i = 0; i < count; i++) m[i] = 0x0A010000u + (uint)(i / 250 << 8) + (uint)(i % 250 + 1);
         return m;
     }
 }
