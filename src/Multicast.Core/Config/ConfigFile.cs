@@ -40,7 +40,12 @@ public static class ConfigFile
             throw new ConfigException($"{source}: broken JSON at line {line}, column {col}");
         }
         if (root is null) throw new ConfigException($"{source}: empty document");
-        return parse(root, source);
+        try { return parse(root, source); }
+        catch (ConfigException e) when (!e.Message.StartsWith(source, StringComparison.Ordinal))
+        {
+            // Whole-config checks (duplicates, member vs group) run in constructors that do not know the file.
+            throw new ConfigException($"{source}: {e.Message}", e);
+        }
     }
 
     public static JsonArray RequiredArray(JsonNode root, string key, string source)

@@ -22,7 +22,8 @@ public static class BpfFilterBuilder
 
     /// <summary>
     /// Server capture: IPv4/UDP frames this host sends (PACKET_OUTGOING) whose destination is a configured group.
-    /// With more groups than fit, it accepts all of 224.0.0.0/4 and broadcast and leaves the lookup to user space.
+    /// With more groups than fit, it accepts all of 224.0.0.0/4 and every broadcast-style address (last octet 255) and
+    /// leaves the lookup to user space.
     /// </summary>
     /// <param name="linkHeaderLength">0 when the socket delivers the network header first (SOCK_DGRAM), 14 for Ethernet.</param>
     public static BpfInstruction[] ServerCapture(IReadOnlyCollection<uint> groups, int linkHeaderLength)
@@ -38,9 +39,13 @@ public static class BpfFilterBuilder
         }
         else
         {
-            AcceptIfEqual(p, 0xFFFFFFFF);
+            // Superset of every address ServerConfig accepts as a group (224/4, or last octet 255 for the limited and
+            // subnet-directed broadcasts), so no configured group is lost; user space drops the rest as "no group".
             p.Add(new(BpfInstruction.AndConstant, 0, 0, 0xF0000000));
             AcceptIfEqual(p, 0xE0000000);
+            p.Add(new(BpfInstruction.LoadWordAbsolute, 0, 0, (uint)linkHeaderLength + 16));
+            p.Add(new(BpfInstruction.AndConstant, 0, 0, 0x000000FF));
+            AcceptIfEqual(p, 0x000000FF);
         }
         p.Add(new(BpfInstruction.Return, 0, 0, 0));
         return p.ToArray();
