@@ -6,7 +6,7 @@ namespace Multicast.Core.Packets;
 /// <summary>IPv4 addresses as host-order uint, the form the hot path compares and writes.</summary>
 public static class IpAddressV4
 {
-    /// <summary>Strict dotted-quad parse (four decimal parts, each 0..255), as inet_pton accepts.</summary>
+    /// <summary>Strict dotted-quad parse (four decimal parts, each 0..255, no leading zeros), as inet_pton accepts.</summary>
     public static bool TryParse(ReadOnlySpan<char> text, out uint address)
     {
         address = 0;
@@ -21,7 +21,8 @@ public static class IpAddressV4
             }
             else if (c >= '0' && c <= '9')
             {
-                if (digits == 3) return false;
+                // inet_pton refuses leading zeros ("010" could be read as octal by other tools).
+                if (digits == 3 || (digits > 0 && value == 0)) return false;
                 value = value * 10 + (c - '0');
                 if (value > 255) return false;
                 digits++;

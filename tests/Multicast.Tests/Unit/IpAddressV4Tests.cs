@@ -25,6 +25,8 @@ public class IpAddressV4Tests
     [TestCase(" 1.2.3.4")]
     [TestCase("1.2.3.4 ")]
     [TestCase("01234.1.1.1")]
+    [TestCase("010.1.1.1")]
+    [TestCase("1.2.3.00")]
     [TestCase("1..2.3")]
     [TestCase(".1.2.3")]
     [TestCase("1.2.3.")]
