@@ -177,12 +177,32 @@ public static class TestPackets
         return p;
     }
 
+    /// <summary>
+    /// Well-formed options of random shape (NOPs and record-route/timestamp-like options with random contents, then
+    /// end-of-list padding): what a legitimate sender can put there, which the proxy must carry unchanged.
+    /// </summary>
+    public static byte[] RandomOptions(Random r, int length)
+    {
+        var options = new byte[length];
+        int i = 0;
+        while (i < length)
+        {
+            int left = length - i;
+            if (left < 2 || r.Next(3) == 0) { options[i++] = (byte)(r.Next(4) == 0 ? 0 : 1); if (options[i - 1] == 0) break; continue; }
+            int optionLength = r.Next(2, left + 1);
+            options[i] = r.Next(2) == 0 ? (byte)0x07 : (byte)0x44;
+            options[i + 1] = (byte)optionLength;
+            for (int k = 2; k < optionLength; k++) options[i + k] = (byte)r.Next(256);
+            i += optionLength;
+        }
+        return options;
+    }
+
     /// <summary>A packet with random everything that a sender may legally choose.</summary>
     public static PacketSpec RandomSpec(Random r, uint destination, int maxPayload = 1472)
     {
         int optionWords = r.Next(4) == 0 ? r.Next(1, 11) : 0;
-        var options = new byte[optionWords * 4];
-        r.NextBytes(options);
+        byte[] options = RandomOptions(r, optionWords * 4);
         int payloadLength = r.Next(5) == 0 ? r.Next(0, 8) : r.Next(0, maxPayload - options.Length + 1);
         var payload = new byte[payloadLength];
         r.NextBytes(payload);
