@@ -16,7 +16,7 @@ missing_packages() {
   [ -f /usr/include/pcap/pcap.h ] || missing+=(libpcap-dev)
   command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || missing+=(nftables)
   command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || missing+=(iproute2)
-  printf '%s\n' "${missing[@]}"
+  [ ${#missing[@]} -eq 0 ] || printf '%s\n' "${missing[@]}"
 }
 
 ensure_prerequisites() {

@@ -1,0 +1,86 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Multicast.Core.Config;
+using Multicast.Core.DataPlane;
+using Multicast.Core.Engines;
+using Multicast.Core.Packets;
+using Multicast.Core.Tables;
+using Multicast.Linux;
+using Multicast.Linux.Nftables;
+using Multicast.Linux.Sockets;
+
+namespace Multicast.Cli.Daemon;
+
+/// <summary>`multic_admin -R`: the client in the foreground.</summary>
+public static class ClientDaemon
+{
+    /// <summary>
+    /// Restored packets are looped back to local sockets by the kernel; TTL 0 makes it drop the outgoing
+    /// original, so nothing leaves the host.
+    /// </summary>
+    private const byte DeliveryTtl = 0;
+
+    public static int Run(DaemonOptions options)
+    {
+        var forwarder = new ClientForwarder(DeliveryTtl);
+        using var runtime = new DaemonRuntime("multic", () => Stats(forwarder));
+        ILogger log = runtime.Logger;
+        string configPath = Path.Combine(runtime.ConfigDirectory, ClientConfig.FileName);
+        ClientConfig config = File.Exists(configPath) ? ClientConfig.Load(configPath) : ClientConfig.Empty;
+        if (!File.Exists(configPath)) log.LogWarning("{Path} does not exist: starting with no servers (add them with multic_admin -A)", configPath);
+        string iface = options.Interface ?? InterfaceLookup.DefaultInterface();
+        var table = new ClientTable(config, null);
+        forwarder.Publish(table);
+        using var dropRule = new CopyDropRule(iface);
+        dropRule.Apply(table.Servers);
+        using var delivery = new RawSocketTxSlots(capacity: 64, multicastInterface: iface);
+        using IClientEngine engine = EngineFactory.CreateClient(options.Engine, iface, forwarder, delivery, log);
+        engine.Apply(table);
+        var reloadLock = new object();
+        runtime.OnSignals(() =>
+        {
+            lock (reloadLock)
+            {
+                try
+                {
+                    ClientConfig next = ClientConfig.Load(configPath);
+                    var nextTable = new ClientTable(next, forwarder.Table);
+                    // Rule before table when servers are added (no copy slips through to local sockets), after it
+                    // when removed; applying the union first covers both orders.
+                    dropRule.Apply(nextTable.Servers.Union(forwarder.Table.Servers));
+                    engine.Apply(nextTable);
+                    dropRule.Apply(nextTable.Servers);
+                    log.LogInformation("reloaded {Path}: {Routes} servers", configPath, next.Routes.Count);
+                }
+                catch (Exception e) when (e is ConfigException or InvalidOperationException)
+                {
+                    log.LogError("reload refused, keeping the running config: {Message}", e.Message);
+                }
+            }
+        });
+        log.LogInformation("multic started: interface {Interface}, engine {Engine}, {Routes} servers from {Path}",
+            iface, engine.Name, config.Routes.Count, configPath);
+        runtime.Ready();
+        engine.Run(runtime.Stopping);
+        log.LogInformation("multic stopped");
+        return 0;
+    }
+
+    public static JsonObject Stats(ClientForwarder forwarder)
+    {
+        var counters = new JsonObject();
+        foreach ((string name, long value) in forwarder.Counters.Snapshot()) counters[name] = value;
+        var routes = new JsonArray();
+        foreach (ClientRoute r in forwarder.Table.Routes)
+            routes.Add(new JsonObject
+            {
+                ["server_ip"] = IpAddressV4.Format(r.ServerIp),
+                ["server_port"] = r.ServerPort,
+                ["group_ip"] = IpAddressV4.Format(r.GroupIp),
+                ["group_port"] = r.GroupPort,
+                ["packets"] = Volatile.Read(ref r.Packets),
+                ["bytes"] = Volatile.Read(ref r.Bytes),
+            });
+        return new JsonObject { ["counters"] = counters, ["routes"] = routes };
+    }
+}

@@ -1,0 +1,34 @@
+using Multicast.Core.Engines;
+
+namespace Multicast.Cli.Daemon;
+
+/// <summary>Options shared by `multis_admin -R` and `multic_admin -R`.</summary>
+public sealed record DaemonOptions(string? Interface, string Engine)
+{
+    /// <summary>Parses the daemon options that follow -R; anything else is a usage error.</summary>
+    public static DaemonOptions Parse(IEnumerable<string> args)
+    {
+        string? iface = null;
+        string engine = EngineNames.Ring;
+        using IEnumerator<string> e = args.GetEnumerator();
+        while (e.MoveNext())
+        {
+            string a = e.Current;
+            string Value(string flag) => e.MoveNext() ? e.Current : throw new UsageException($"option {flag} needs a value");
+            switch (a)
+            {
+                case "-R" or "--run": break;
+                case "--interface" or "-I": iface = Value(a); break;
+                case "--engine": engine = Value(a); break;
+                default:
+                    if (a.StartsWith("--interface=")) iface = a["--interface=".Length..];
+                    else if (a.StartsWith("--engine=")) engine = a["--engine=".Length..];
+                    else throw new UsageException($"unknown option {a} for -R (accepted: --interface IF, --engine ring|socket)");
+                    break;
+            }
+        }
+        if (engine is not (EngineNames.Ring or EngineNames.Socket))
+            throw new UsageException($"unknown engine '{engine}' (expected ring or socket)");
+        return new DaemonOptions(iface, engine);
+    }
+}

@@ -1,0 +1,83 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Multicast.Core.Config;
+using Multicast.Core.DataPlane;
+using Multicast.Core.Engines;
+using Multicast.Core.Packets;
+using Multicast.Core.Tables;
+using Multicast.Linux;
+
+namespace Multicast.Cli.Daemon;
+
+/// <summary>`multis_admin -R`: the server in the foreground.</summary>
+public static class ServerDaemon
+{
+    public static int Run(DaemonOptions options)
+    {
+        var forwarder = new ServerForwarder();
+        using var runtime = new DaemonRuntime("multis", () => Stats(forwarder));
+        ILogger log = runtime.Logger;
+        string configPath = Path.Combine(runtime.ConfigDirectory, ServerConfig.FileName);
+        ServerConfig config = LoadOrEmpty(configPath, log);
+        string iface = options.Interface ?? InterfaceLookup.DefaultInterface();
+        var table = new FanoutTable(config, null);
+        forwarder.Publish(table);
+        using IServerEngine engine = EngineFactory.CreateServer(options.Engine, iface, forwarder, log);
+        engine.Apply(table);
+        var reloadLock = new object();
+        runtime.OnSignals(() =>
+        {
+            lock (reloadLock)
+            {
+                try
+                {
+                    ServerConfig next = ServerConfig.Load(configPath);
+                    engine.Apply(new FanoutTable(next, forwarder.Table));
+                    log.LogInformation("reloaded {Path}: {Groups} groups", configPath, next.Groups.Count);
+                }
+                catch (ConfigException e) { log.LogError("reload refused, keeping the running config: {Message}", e.Message); }
+            }
+        });
+        log.LogInformation("multis started: interface {Interface}, engine {Engine}, {Groups} groups from {Path}",
+            iface, engine.Name, config.Groups.Count, configPath);
+        runtime.Ready();
+        engine.Run(runtime.Stopping);
+        log.LogInformation("multis stopped");
+        return 0;
+    }
+
+    private static ServerConfig LoadOrEmpty(string path, ILogger log)
+    {
+        if (File.Exists(path)) return ServerConfig.Load(path);
+        log.LogWarning("{Path} does not exist: starting with no groups (add them with multis_admin -A)", path);
+        return ServerConfig.Empty;
+    }
+
+    public static JsonObject Stats(ServerForwarder forwarder)
+    {
+        var counters = new JsonObject();
+        foreach ((string name, long value) in forwarder.Counters.Snapshot()) counters[name] = value;
+        var groups = new JsonArray();
+        foreach (FanoutGroup g in forwarder.Table.Groups)
+        {
+            var members = new JsonArray();
+            for (int i = 0; i < g.Members.Length; i++)
+                members.Add(new JsonObject
+                {
+                    ["member_ip"] = IpAddressV4.Format(g.Members[i]),
+                    ["copies_sent"] = Volatile.Read(ref g.MemberCopies[i]),
+                    ["copies_dropped"] = Volatile.Read(ref g.MemberDrops[i]),
+                });
+            groups.Add(new JsonObject
+            {
+                ["group_ip"] = IpAddressV4.Format(g.GroupIp),
+                ["packets"] = Volatile.Read(ref g.Counters.Packets),
+                ["bytes"] = Volatile.Read(ref g.Counters.Bytes),
+                ["copies_sent"] = Volatile.Read(ref g.Counters.CopiesSent),
+                ["copies_dropped"] = Volatile.Read(ref g.Counters.CopiesDropped),
+                ["members"] = members,
+            });
+        }
+        return new JsonObject { ["counters"] = counters, ["groups"] = groups };
+    }
+}

@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using System.Text;
+using Multicast.Core.DataPlane;
+using Multicast.Core.Packets;
+
+namespace Multicast.Linux.Nftables;
+
+/// <summary>
+/// On a member, the unicast copy must not reach local sockets after the client has restored it (a duplicate for
+/// apps bound to 0.0.0.0:port, an ICMP port-unreachable to the server otherwise). Packet sockets see frames before
+/// netfilter, so an nftables prerouting drop of marked packets from configured servers removes the copy from the
+/// stack without hiding it from the client. The table is replaced atomically on every config change.
+/// </summary>
+public sealed class CopyDropRule : IDisposable
+{
+    public const string TableName = "multicast_proxy_client";
+    private readonly string _interfaceName;
+    private bool _installed;
+
+    public CopyDropRule(string interfaceName) => _interfaceName = interfaceName;
+
+    public void Apply(IEnumerable<uint> servers)
+    {
+        string[] list = servers.Select(IpAddressV4.Format).ToArray();
+        var script = new StringBuilder();
+        // Declaring then deleting makes the replacement work whether or not the table exists, in one transaction.
+        script.AppendLine($"table ip {TableName} {{}}");
+        script.AppendLine($"delete table ip {TableName}");
+        script.AppendLine($"table ip {TableName} {{");
+        script.AppendLine("  chain prerouting {");
+        script.AppendLine("    type filter hook prerouting priority raw; policy accept;");
+        if (list.Length > 0)
+            script.AppendLine($"    iifname \"{_interfaceName}\" ip dscp 0x{ProxyMarker.Tos >> 2:x2} ip saddr {{ {string.Join(", ", list)} }} drop");
+        script.AppendLine("  }");
+        script.AppendLine("}");
+        Run(script.ToString(), "install the copy-drop rule");
+        _installed = true;
+    }
+
+    public void Dispose()
+    {
+        if (!_installed) return;
+        _installed = false;
+        try { Run($"delete table ip {TableName}\n", "remove the copy-drop rule"); }
+        catch (InvalidOperationException) { /* already gone: nothing to undo */ }
+    }
+
+    private static void Run(string script, string what)
+    {
+        var psi = new ProcessStartInfo("nft", "-f -")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        Process p;
+        try { p = Process.Start(psi)!; }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            throw new InvalidOperationException($"cannot {what}: nft (nftables) is not installed");
+        }
+        using (p)
+        {
+            p.StandardInput.Write(script);
+            p.StandardInput.Close();
+            string err = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode != 0)
+                throw new InvalidOperationException($"cannot {what}: nft: {err.Trim().Split('\n')[0]}");
+        }
+    }
+}

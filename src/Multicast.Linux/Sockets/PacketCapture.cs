@@ -1,0 +1,67 @@
+using Multicast.Core.Filters;
+
+namespace Multicast.Linux.Sockets;
+
+/// <summary>
+/// A cooked (SOCK_DGRAM) AF_PACKET socket on one interface: frames arrive network header first, with
+/// PACKET_AUXDATA telling whether the checksum is still pending offload. The filter is attached before the socket is
+/// bound to a protocol, so it never queues an unfiltered frame.
+/// </summary>
+internal sealed unsafe class PacketCapture : IDisposable
+{
+    private int _fd;
+    private readonly ReceiveBatch _batch;
+
+    public string InterfaceName { get; }
+
+    public PacketCapture(string interfaceName, BpfInstruction[] filter, bool ignoreOutgoing, int batchSize = 64)
+    {
+        InterfaceName = interfaceName;
+        int ifIndex = SocketOps.InterfaceIndex(interfaceName);
+        // Protocol 0: the socket receives nothing until bound with ETH_P_ALL below, after the filter is in place.
+        _fd = SocketOps.Open(Libc.AF_PACKET, Libc.SOCK_DGRAM, 0, $"AF_PACKET on {interfaceName}");
+        try
+        {
+            SocketOps.AttachFilter(_fd, filter);
+            SocketOps.SetInt(_fd, Libc.SOL_PACKET, Libc.PACKET_AUXDATA, 1, "PACKET_AUXDATA");
+            if (ignoreOutgoing) IgnoresOutgoing = SocketOps.TrySetInt(_fd, Libc.SOL_PACKET, Libc.PACKET_IGNORE_OUTGOING, 1);
+            SocketOps.SetBuffer(_fd, receive: true, 8 << 20);
+            SocketOps.SetReceiveTimeout(_fd, TimeSpan.FromMilliseconds(200));
+            SocketOps.BindPacket(_fd, ifIndex, Libc.ETH_P_ALL, interfaceName);
+        }
+        catch
+        {
+            SocketOps.Close(ref _fd);
+            throw;
+        }
+        _batch = new ReceiveBatch(batchSize, 65536);
+    }
+
+    /// <summary>Whether the kernel accepted PACKET_IGNORE_OUTGOING (Linux 4.20+); the filter covers it otherwise.</summary>
+    public bool IgnoresOutgoing { get; }
+
+    public ReceiveBatch Batch => _batch;
+
+    public void ReplaceFilter(BpfInstruction[] filter) => SocketOps.AttachFilter(_fd, filter);
+
+    /// <summary>
+    /// Blocks until at least one frame arrives (or the 200 ms receive timeout passes), then takes whatever else is
+    /// already queued, up to the batch size. Returns the number of frames, 0 on timeout.
+    /// </summary>
+    public int Receive()
+    {
+        _batch.Reset();
+        int n = Libc.recvmmsg(_fd, _batch.Messages, (uint)_batch.Capacity, Libc.MSG_WAITFORONE, null);
+        if (n >= 0) return n;
+        int errno = Libc.LastError;
+        if (errno is Libc.EAGAIN or Libc.EINTR) return 0;
+        SocketOps.Fail($"recvmmsg on {InterfaceName}", errno);
+        return 0;
+    }
+
+    public void Dispose()
+    {
+        SocketOps.Close(ref _fd);
+        _batch.Dispose();
+    }
+}

@@ -1,0 +1,83 @@
+using System.Runtime.InteropServices;
+
+namespace Multicast.Linux.Sockets;
+
+/// <summary>
+/// Pre-sized native memory for one recvmmsg call: N buffers, N Iovecs, N control areas. Allocated once; the receive
+/// loop reads frames as spans over it, so nothing is allocated per packet.
+/// </summary>
+internal sealed unsafe class ReceiveBatch : IDisposable
+{
+    private const int ControlSize = 64; // CMSG_SPACE(sizeof(tpacket_auxdata)) = 40
+    private readonly byte* _memory;
+    private readonly Mmsghdr* _messages;
+    private readonly Iovec* _Iovecs;
+    private readonly byte* _controls;
+    private readonly byte* _buffers;
+
+    public int Capacity { get; }
+    public int BufferSize { get; }
+
+    public ReceiveBatch(int capacity, int bufferSize)
+    {
+        Capacity = capacity;
+        BufferSize = bufferSize;
+        nuint total = (nuint)(capacity * (sizeof(Mmsghdr) + sizeof(Iovec) + ControlSize) + capacity * bufferSize);
+        _memory = (byte*)NativeMemory.AlignedAlloc(total, 64);
+        NativeMemory.Clear(_memory, total);
+        _messages = (Mmsghdr*)_memory;
+        _Iovecs = (Iovec*)(_messages + capacity);
+        _controls = (byte*)(_Iovecs + capacity);
+        _buffers = _controls + capacity * ControlSize;
+        for (int i = 0; i < capacity; i++)
+        {
+            _Iovecs[i].Base = _buffers + (long)i * bufferSize;
+            _Iovecs[i].Length = (nuint)bufferSize;
+        }
+        Reset();
+    }
+
+    public Mmsghdr* Messages => _messages;
+
+    /// <summary>The kernel overwrites lengths and flags on every call; restore them before the next one.</summary>
+    public void Reset()
+    {
+        for (int i = 0; i < Capacity; i++)
+        {
+            ref Msghdr h = ref _messages[i].Header;
+            h.Iov = _Iovecs + i;
+            h.IovLength = 1;
+            h.Control = _controls + i * ControlSize;
+            h.ControlLength = ControlSize;
+            h.Flags = 0;
+            _messages[i].Length = 0;
+        }
+    }
+
+    public ReadOnlySpan<byte> Packet(int i) => new(_buffers + (long)i * BufferSize, (int)Math.Min(_messages[i].Length, (uint)BufferSize));
+
+    public bool Truncated(int i) => (_messages[i].Header.Flags & Libc.MSG_TRUNC) != 0;
+
+    /// <summary>tp_status from the PACKET_AUXDATA control message, or 0 when absent.</summary>
+    public uint AuxStatus(int i)
+    {
+        ref Msghdr h = ref _messages[i].Header;
+        byte* p = (byte*)h.Control;
+        long length = (long)h.ControlLength;
+        // Walk cmsghdrs: {size_t len; int level; int type; data aligned to 8}.
+        while (length >= 16)
+        {
+            long cmsgLength = *(long*)p;
+            if (cmsgLength < 16 || cmsgLength > length) break;
+            int level = *(int*)(p + 8), type = *(int*)(p + 12);
+            if (level == Libc.SOL_PACKET && type == Libc.PACKET_AUXDATA && cmsgLength >= 16 + sizeof(TpacketAuxdata))
+                return ((TpacketAuxdata*)(p + 16))->Status;
+            long step = (cmsgLength + 7) & ~7L;
+            p += step;
+            length -= step;
+        }
+        return 0;
+    }
+
+    public void Dispose() => NativeMemory.AlignedFree(_memory);
+}
