@@ -75,12 +75,13 @@ public static class DemoCommand
             string sender = r["sources"] is JsonArray s && s.Count > 0 ? string.Join(",", s.Select(x => x!["address"]!.ToString())) : "-";
             Say($"{m.Name,-8} {m.Address,-15} {received,9} {lost,6} {dup,5} {corrupt,7} {p50,9} {p99,9}  {sender}");
         }
+        // Stopped first: the daemons rewrite their stats file at exit, so the counters below are final.
+        server.Stop();
+        foreach (LabDaemon c in clients) c.Stop();
         Say($"server counters: {Counters(server)}");
         foreach (LabDaemon c in clients) Say($"{c.Host.Name} client counters: {Counters(c)}");
         Say("");
         Say(ok ? $"every member got all {count} datagrams through the proxy (engine {usedEngine})" : "some datagrams were lost, duplicated or corrupted (see the table)");
-        server.Stop();
-        foreach (LabDaemon c in clients) c.Stop();
         Say("removing the lab...");
         return ok ? 0 : 1;
     }
