@@ -43,7 +43,10 @@ public sealed partial class LabProcess : IDisposable
         _process.BeginErrorReadLine();
     }
 
-    public bool HasExited => _process.HasExited;
+    private int _disposed;
+
+    /// <summary>True once the process is gone (or this handle was disposed, which kills it).</summary>
+    public bool HasExited => Volatile.Read(ref _disposed) != 0 || _process.HasExited;
 
     public int ExitCode => _process.ExitCode;
 
@@ -80,6 +83,7 @@ public sealed partial class LabProcess : IDisposable
 
     public bool WaitForExit(TimeSpan timeout)
     {
+        if (Volatile.Read(ref _disposed) != 0) return true;
         if (!_process.WaitForExit(timeout)) return false;
         _process.WaitForExit(); // drains the redirected streams
         return true;
@@ -96,12 +100,12 @@ public sealed partial class LabProcess : IDisposable
         return JsonNode.Parse(line)!.AsObject();
     }
 
-    public bool Signal(int signal) => !_process.HasExited && kill(_process.Id, signal) == 0;
+    public bool Signal(int signal) => !HasExited && kill(_process.Id, signal) == 0;
 
     /// <summary>SIGTERM, then SIGKILL after <paramref name="grace"/>. Returns true if it exited on SIGTERM.</summary>
     public bool Stop(TimeSpan grace)
     {
-        if (_process.HasExited) return true;
+        if (HasExited) return true;
         Signal(Signals.Term);
         if (WaitForExit(grace)) return true;
         Kill();
@@ -110,6 +114,7 @@ public sealed partial class LabProcess : IDisposable
 
     public void Kill()
     {
+        if (Volatile.Read(ref _disposed) != 0) return;
         try
         {
             if (!_process.HasExited) _process.Kill(entireProcessTree: true);
@@ -122,7 +127,7 @@ public sealed partial class LabProcess : IDisposable
     public void Dispose()
     {
         Kill();
-        _process.Dispose();
+        if (Interlocked.Exchange(ref _disposed, 1) == 0) _process.Dispose();
     }
 
     public override string ToString() => $"{Description} (pid {_process.Id})";

@@ -247,17 +247,25 @@ public sealed partial class VpcLab : IDisposable
         LabProcess[] processes;
         string[] namespaces;
         lock (_gate) { processes = _processes.ToArray(); namespaces = _namespaces.ToArray(); }
-        foreach (LabProcess p in processes) p.Signal(Signals.Term);
+        // Each step is guarded on its own: a failure to stop one process must never leave namespaces behind.
+        foreach (LabProcess p in processes) Try(() => p.Signal(Signals.Term));
         var sw = Stopwatch.StartNew();
         foreach (LabProcess p in processes)
-        {
-            TimeSpan left = TimeSpan.FromSeconds(2) - sw.Elapsed;
-            if (left < TimeSpan.Zero || !p.WaitForExit(left)) p.Kill();
-            p.Dispose();
-        }
-        foreach (string ns in namespaces) RemoveNamespace(ns);
+            Try(() =>
+            {
+                TimeSpan left = TimeSpan.FromSeconds(2) - sw.Elapsed;
+                if (left < TimeSpan.Zero || !p.WaitForExit(left)) p.Kill();
+                p.Dispose();
+            });
+        foreach (string ns in namespaces) Try(() => RemoveNamespace(ns));
         TryDeleteDirectory(WorkDir);
         _log($"lab {Id}: removed");
+    }
+
+    private void Try(Action step)
+    {
+        try { step(); }
+        catch (Exception e) { _log($"lab {Id}: cleanup step failed: {e.Message}"); }
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
