@@ -1,4 +1,4 @@
-using Multicast.Cli.Daemon;
+using Multicast.Cli.Admin;
 using Multicast.Core.Config;
 
 namespace Multicast.Cli;
@@ -20,6 +20,8 @@ public static class Program
             {
                 "multis_admin" => ServerAdmin.Run(args),
                 "multic_admin" => ClientAdmin.Run(args),
+                "server_reload_list" => ReloadList.Run("multis", args),
+                "client_reload_list" => ReloadList.Run("multic", args),
                 "demo" => Demo.DemoCommand.Run(args),
                 "tool" => Tools.TrafficTool.Run(args),
                 _ => Usage(),
@@ -36,7 +38,8 @@ public static class Program
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;
         }
-        catch (Exception e) when (e is UnauthorizedAccessException or IOException or InvalidOperationException or PlatformNotSupportedException)
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException or InvalidOperationException
+                                       or PlatformNotSupportedException or ArgumentException or System.Net.Sockets.SocketException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;

@@ -37,26 +37,36 @@ public static class ClientDaemon
         using IClientEngine engine = EngineFactory.CreateClient(options.Engine, iface, forwarder, delivery, log);
         engine.Apply(table);
         var reloadLock = new object();
-        runtime.OnSignals(() =>
+        string Reload()
         {
             lock (reloadLock)
             {
                 try
                 {
-                    ClientConfig next = ClientConfig.Load(configPath);
+                    ClientConfig next = File.Exists(configPath) ? ClientConfig.Load(configPath) : ClientConfig.Empty;
                     var nextTable = new ClientTable(next, forwarder.Table);
-                    // Rule before table when servers are added (no copy slips through to local sockets), after it
-                    // when removed; applying the union first covers both orders.
+                    // The drop rule must cover a server before its copies are restored (else local sockets get the
+                    // copy too) and may only stop covering it after: apply the union, switch, then narrow.
                     dropRule.Apply(nextTable.Servers.Union(forwarder.Table.Servers));
                     engine.Apply(nextTable);
                     dropRule.Apply(nextTable.Servers);
                     log.LogInformation("reloaded {Path}: {Routes} servers", configPath, next.Routes.Count);
+                    return "ok";
                 }
                 catch (Exception e) when (e is ConfigException or InvalidOperationException)
                 {
                     log.LogError("reload refused, keeping the running config: {Message}", e.Message);
+                    return $"error: {e.Message}";
                 }
             }
+        }
+        runtime.OnSignals(Reload);
+        runtime.StartControl(command => command switch
+        {
+            "reload" => Reload(),
+            "list" => List(forwarder.Counters),
+            "stats" => Stats(forwarder).ToJsonString(),
+            _ => "parameter error!",
         });
         log.LogInformation("multic started: interface {Interface}, engine {Engine}, {Routes} servers from {Path}",
             iface, engine.Name, config.Routes.Count, configPath);
@@ -65,6 +75,12 @@ public static class ClientDaemon
         log.LogInformation("multic stopped");
         return 0;
     }
+
+    /// <summary>The `list` reply, in the layout client_reload_list prints (the original's three counters).</summary>
+    private static string List(ClientCounters c) =>
+        $"recv_pkt:\t{Volatile.Read(ref c.Received)}\n" +
+        $"drop_pkt:\t{Volatile.Read(ref c.Received) - Volatile.Read(ref c.Delivered)}\n" +
+        $"forward_pkt:\t{Volatile.Read(ref c.Delivered)}\n";
 
     public static JsonObject Stats(ClientForwarder forwarder)
     {

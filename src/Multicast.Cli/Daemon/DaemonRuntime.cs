@@ -1,13 +1,18 @@
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
+using Multicast.Cli.Control;
 using Multicast.Core.Config;
+using LoggerConfiguration = Serilog.LoggerConfiguration;
+using Serilog;
 
 namespace Multicast.Cli.Daemon;
 
 /// <summary>
-/// What both daemons share: logging, the pid file (written once the data plane is open: it doubles as readiness),
-/// signals (SIGINT/SIGTERM stop, SIGHUP reloads), and the stats file rewritten every second and at exit.
+/// What both daemons share: logging (appended, size-rotated file in the config directory; console in a terminal;
+/// systemd-style console under systemd, which the journal reads), the control socket, the pid file (written once the
+/// data plane is open: it doubles as readiness), signals (SIGINT/SIGTERM stop, SIGHUP reloads), and the stats file
+/// rewritten every second and at exit.
 /// </summary>
 public sealed class DaemonRuntime : IDisposable
 {
@@ -18,9 +23,11 @@ public sealed class DaemonRuntime : IDisposable
     private readonly Func<JsonObject> _stats;
     private Timer? _statsTimer;
     private readonly object _statsLock = new();
+    private readonly string _role;
+    private ControlServer? _control;
 
     public ILoggerFactory LoggerFactory { get; }
-    public ILogger Logger { get; }
+    public Microsoft.Extensions.Logging.ILogger Logger { get; }
     public CancellationToken Stopping => _stop.Token;
     public string ConfigDirectory { get; }
 
@@ -30,18 +37,43 @@ public sealed class DaemonRuntime : IDisposable
         _pidFile = Path.Combine(ConfigDirectory, $"{role}.pid");
         _statsFile = Path.Combine(ConfigDirectory, role == "multis" ? "server_stats.json" : "client_stats.json");
         _stats = stats;
-        LoggerFactory = Microsoft.Extensions.Logging.LoggerFactory.Create(b => b
-            .SetMinimumLevel(LogLevel.Information)
-            .AddSimpleConsole(o =>
-            {
-                o.SingleLine = true;
-                o.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
-                o.UseUtcTimestamp = false;
-            }));
+        _role = role;
+        Directory.CreateDirectory(ConfigDirectory);
+        LoggerFactory = CreateLogging(Path.Combine(ConfigDirectory, role == "multis" ? "server_log.txt" : "client_log.txt"));
         Logger = LoggerFactory.CreateLogger(role);
     }
 
-    public void OnSignals(Action reload)
+    private static ILoggerFactory CreateLogging(string logFile)
+    {
+        Serilog.Core.Logger file = new LoggerConfiguration()
+            .MinimumLevel.Information()
+            .WriteTo.File(logFile,
+                outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}",
+                fileSizeLimitBytes: 10 * 1024 * 1024, rollOnFileSizeLimit: true, retainedFileCountLimit: 5,
+                flushToDiskInterval: TimeSpan.FromSeconds(1))
+            .CreateLogger();
+        bool underSystemd = Environment.GetEnvironmentVariable("INVOCATION_ID") is { Length: > 0 };
+        return Microsoft.Extensions.Logging.LoggerFactory.Create(b =>
+        {
+            b.SetMinimumLevel(LogLevel.Information);
+            b.AddSerilog(file, dispose: true);
+            if (underSystemd) b.AddSystemdConsole(o => o.UseUtcTimestamp = false);
+            else b.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
+            });
+        });
+    }
+
+    /// <summary>Opens the control socket; refuses to start when another daemon already serves this directory.</summary>
+    public void StartControl(Func<string, string> handler)
+    {
+        string path = Path.Combine(ConfigDirectory, _role == "multis" ? ControlClient.ServerSocket : ControlClient.ClientSocket);
+        _control = new ControlServer(path, handler, Logger);
+    }
+
+    public void OnSignals(Func<string> reload)
     {
         void Stop(PosixSignalContext c) { c.Cancel = true; Logger.LogInformation("signal {Signal}: stopping", c.Signal); _stop.Cancel(); }
         _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop));
@@ -57,7 +89,6 @@ public sealed class DaemonRuntime : IDisposable
     /// <summary>Marks the daemon ready: pid file and periodic stats.</summary>
     public void Ready()
     {
-        Directory.CreateDirectory(ConfigDirectory);
         File.WriteAllText(_pidFile, $"{Environment.ProcessId}\n");
         WriteStats();
         _statsTimer = new Timer(_ => WriteStats(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
@@ -67,7 +98,12 @@ public sealed class DaemonRuntime : IDisposable
     {
         lock (_statsLock)
         {
-            try { ConfigFile.SaveAtomically(_statsFile, _stats()); }
+            try
+            {
+                JsonObject stats = _stats();
+                stats["process"] = ProcessStats();
+                ConfigFile.SaveAtomically(_statsFile, stats);
+            }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 Logger.LogWarning("cannot write {File}: {Message}", _statsFile, e.Message);
@@ -75,9 +111,27 @@ public sealed class DaemonRuntime : IDisposable
         }
     }
 
+    /// <summary>
+    /// What the proxy costs the host: CPU time and garbage collections. A hot path that allocates shows up here as
+    /// rising gen0 counts under traffic (the stats writer itself allocates a little once a second).
+    /// </summary>
+    private static JsonObject ProcessStats()
+    {
+        using var self = System.Diagnostics.Process.GetCurrentProcess();
+        return new JsonObject
+        {
+            ["cpu_seconds"] = Math.Round(self.TotalProcessorTime.TotalSeconds, 3),
+            ["gc_gen0"] = GC.CollectionCount(0),
+            ["gc_gen1"] = GC.CollectionCount(1),
+            ["gc_gen2"] = GC.CollectionCount(2),
+            ["allocated_bytes"] = GC.GetTotalAllocatedBytes(),
+        };
+    }
+
     public void Dispose()
     {
         _statsTimer?.Dispose();
+        _control?.Dispose();
         foreach (PosixSignalRegistration s in _signals) s.Dispose();
         WriteStats();
         try { File.Delete(_pidFile); } catch (IOException) { }

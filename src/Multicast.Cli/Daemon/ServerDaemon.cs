@@ -25,18 +25,31 @@ public static class ServerDaemon
         using IServerEngine engine = EngineFactory.CreateServer(options.Engine, iface, forwarder, log);
         engine.Apply(table);
         var reloadLock = new object();
-        runtime.OnSignals(() =>
+        string Reload()
         {
             lock (reloadLock)
             {
                 try
                 {
-                    ServerConfig next = ServerConfig.Load(configPath);
+                    ServerConfig next = LoadOrEmpty(configPath, log);
                     engine.Apply(new FanoutTable(next, forwarder.Table));
                     log.LogInformation("reloaded {Path}: {Groups} groups", configPath, next.Groups.Count);
+                    return "ok";
                 }
-                catch (ConfigException e) { log.LogError("reload refused, keeping the running config: {Message}", e.Message); }
+                catch (Exception e) when (e is ConfigException or InvalidOperationException)
+                {
+                    log.LogError("reload refused, keeping the running config: {Message}", e.Message);
+                    return $"error: {e.Message}";
+                }
             }
+        }
+        runtime.OnSignals(Reload);
+        runtime.StartControl(command => command switch
+        {
+            "reload" => Reload(),
+            "list" => List(forwarder.Counters),
+            "stats" => Stats(forwarder).ToJsonString(),
+            _ => "parameter error!",
         });
         log.LogInformation("multis started: interface {Interface}, engine {Engine}, {Groups} groups from {Path}",
             iface, engine.Name, config.Groups.Count, configPath);
@@ -52,6 +65,13 @@ public static class ServerDaemon
         log.LogWarning("{Path} does not exist: starting with no groups (add them with multis_admin -A)", path);
         return ServerConfig.Empty;
     }
+
+    /// <summary>The `list` reply, in the layout server_reload_list prints (the original's four counters).</summary>
+    private static string List(ServerCounters c) =>
+        $"recv_pkt:\t{Volatile.Read(ref c.Captured)}\n" +
+        $"drop_pkt:\t{Volatile.Read(ref c.DroppedNoGroup) + Volatile.Read(ref c.DroppedMalformed) + Volatile.Read(ref c.DroppedNotUdp) + Volatile.Read(ref c.DroppedNoMembers)}\n" +
+        $"forward_pkt:\t{Volatile.Read(ref c.Forwarded)}\n" +
+        $"fwd_point_pkt:\t{Volatile.Read(ref c.CopiesSent)}\n";
 
     public static JsonObject Stats(ServerForwarder forwarder)
     {
@@ -74,6 +94,7 @@ public static class ServerDaemon
                 ["packets"] = Volatile.Read(ref g.Counters.Packets),
                 ["bytes"] = Volatile.Read(ref g.Counters.Bytes),
                 ["copies_sent"] = Volatile.Read(ref g.Counters.CopiesSent),
+                ["copy_bytes"] = Volatile.Read(ref g.Counters.CopyBytes),
                 ["copies_dropped"] = Volatile.Read(ref g.Counters.CopiesDropped),
                 ["members"] = members,
             });

@@ -78,6 +78,13 @@ public static class ConfigFile
         return (ushort)value;
     }
 
+    public static int OptionalLimit(JsonObject obj, string key, int fallback, string source)
+    {
+        if (!obj.TryGetPropertyValue(key, out JsonNode? node) || node is null) return fallback;
+        if (node is JsonValue v && v.TryGetValue(out int n) && n > 0) return n;
+        throw new ConfigException($"{source}: {key} {node.ToJsonString()} is not a positive whole number");
+    }
+
     /// <summary>
     /// Writes a config so that a crash at any moment leaves either the old or the new file, never a torn one:
     /// temp file in the same directory, fsync, rename over, fsync the directory.

@@ -17,13 +17,24 @@ public sealed class ServerConfig
     public const string FileName = "server_cfg.json.txt";
     public const string ArrayKey = "multi_group_array";
 
-    public IReadOnlyList<GroupConfig> Groups { get; }
+    public const int DefaultMaxGroups = 1024;
+    public const int DefaultMaxMembers = 4096;
 
-    public ServerConfig(IReadOnlyList<GroupConfig> groups)
+    public IReadOnlyList<GroupConfig> Groups { get; }
+    /// <summary>Most groups this server accepts (config key max_groups).</summary>
+    public int MaxGroups { get; }
+    /// <summary>Most members one group accepts (config key max_members_per_group).</summary>
+    public int MaxMembers { get; }
+
+    public ServerConfig(IReadOnlyList<GroupConfig> groups, int maxGroups = DefaultMaxGroups, int maxMembers = DefaultMaxMembers)
     {
         Groups = groups;
+        MaxGroups = maxGroups;
+        MaxMembers = maxMembers;
         Validate();
     }
+
+    public ServerConfig With(IReadOnlyList<GroupConfig> groups) => new(groups, MaxGroups, MaxMembers);
 
     public static ServerConfig Empty { get; } = new(Array.Empty<GroupConfig>());
 
@@ -54,11 +65,19 @@ public sealed class ServerConfig
             }
             groups.Add(new GroupConfig(group, groupPort, serverPort, members.ToArray()));
         }
-        return new ServerConfig(groups);
+        var top = (JsonObject)root;
+        return new ServerConfig(groups,
+            ConfigFile.OptionalLimit(top, "max_groups", DefaultMaxGroups, source),
+            ConfigFile.OptionalLimit(top, "max_members_per_group", DefaultMaxMembers, source));
     }
 
     private void Validate()
     {
+        if (Groups.Count > MaxGroups)
+            throw new ConfigException($"you can only add {MaxGroups} multicast groups (limit max_groups)");
+        foreach (GroupConfig g in Groups)
+            if (g.Members.Length > MaxMembers)
+                throw new ConfigException($"you can only add {MaxMembers} members to multicast group {IpAddressV4.Format(g.GroupIp)} (limit max_members_per_group)");
         var seen = new HashSet<uint>();
         foreach (GroupConfig g in Groups)
         {
@@ -99,7 +118,10 @@ public sealed class ServerConfig
                 ["member_array"] = members,
             });
         }
-        return new JsonObject { [ArrayKey] = array };
+        var root = new JsonObject { [ArrayKey] = array };
+        if (MaxGroups != DefaultMaxGroups) root["max_groups"] = MaxGroups;
+        if (MaxMembers != DefaultMaxMembers) root["max_members_per_group"] = MaxMembers;
+        return root;
     }
 
     public void Save(string path) => ConfigFile.SaveAtomically(path, ToJson());

@@ -19,6 +19,7 @@ public static class PacketCheck
         int ihl = Ipv4Header.HeaderLength(captured);
         int total = Ipv4Header.TotalLength(captured);
         if (ihl < Ipv4Header.MinLength || total < ihl || total > captured.Length) return PacketVerdict.Malformed;
+        if (ihl > Ipv4Header.MinLength && !OptionsWellFormed(captured[Ipv4Header.MinLength..ihl])) return PacketVerdict.Malformed;
         if (Ipv4Header.Protocol(captured) != Ipv4Header.ProtocolUdp) return PacketVerdict.NotUdp;
         if (Ipv4Header.FragmentOffset(captured) == 0)
         {
@@ -30,5 +31,28 @@ public static class PacketCheck
         }
         totalLength = total;
         return PacketVerdict.Ok;
+    }
+
+    private const byte OptionEnd = 0, OptionNop = 1, OptionLooseSourceRoute = 0x83, OptionStrictSourceRoute = 0x89;
+
+    /// <summary>
+    /// Options are carried through unchanged, so they must at least parse: every option's length stays inside the
+    /// header. Source-route options are refused: a relay that forwards them lets a sender steer copies.
+    /// </summary>
+    public static bool OptionsWellFormed(ReadOnlySpan<byte> options)
+    {
+        int i = 0;
+        while (i < options.Length)
+        {
+            byte type = options[i];
+            if (type == OptionEnd) return true;
+            if (type == OptionNop) { i++; continue; }
+            if (type is OptionLooseSourceRoute or OptionStrictSourceRoute) return false;
+            if (i + 1 >= options.Length) return false;
+            int length = options[i + 1];
+            if (length < 2 || i + length > options.Length) return false;
+            i += length;
+        }
+        return true;
     }
 }
