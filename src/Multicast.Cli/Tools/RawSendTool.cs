@@ -14,13 +14,15 @@ namespace Multicast.Cli.Tools;
 internal static partial class RawSendTool
 {
     public const string Usage =
-        "multicast tool rawsend --interface IF --dst-mac MAC --src A --dst B [--shape NAME] [--sport P=40000] [--dport P=5000]\n" +
+        "multicast tool rawsend --interface IF --dst-mac MAC --src A --dst B [--shape NAME[,NAME...]] [--sport P=40000] [--dport P=5000]\n" +
         "                       [--tos T=0xE0] [--ttl T=64] [--size BYTES=64] [--seq S=0] [--count N=1] | --hex IPV4_PACKET_HEX\n" +
         "  shapes: valid, options (valid packet with 4 bytes of IP options), truncated (frame shorter than the IP total\n" +
         "  length), bad-ihl (IHL 4), ihl-beyond-total (IHL 15 in a 40-byte packet), dport0 (UDP destination port 0),\n" +
-        "  udp-length (UDP length beyond the packet). The UDP payload is the `tool send` format with sequence S.";
+        "  udp-length (UDP length beyond the packet), bad-options (an option whose length overruns the header),\n" +
+        "  source-route (loose source route option). The UDP payload is the `tool send` format with sequence S.";
 
-    public static readonly string[] Shapes = ["valid", "options", "truncated", "bad-ihl", "ihl-beyond-total", "dport0", "udp-length"];
+    public static readonly string[] Shapes =
+        ["valid", "options", "bad-options", "source-route", "truncated", "bad-ihl", "ihl-beyond-total", "dport0", "udp-length"];
 
     public static int Run(string[] argv)
     {
@@ -29,37 +31,39 @@ internal static partial class RawSendTool
         byte[] dstMac = ParseMac(a.RequiredString("dst-mac"));
         string? hex = a.String("hex");
         long count = a.Long("count", 1, 1, 1_000_000);
-        byte[] packet;
-        string shape;
+        var packets = new List<(string Shape, byte[] Bytes)>();
         if (hex is not null)
         {
-            shape = "hex";
-            try { packet = Convert.FromHexString(hex); }
+            try { packets.Add(("hex", Convert.FromHexString(hex))); }
             catch (FormatException) { throw new UsageException("option --hex is not a hex string"); }
         }
         else
         {
-            shape = a.String("shape") ?? "valid";
-            packet = Build(shape, a.RequiredAddress("src"), a.RequiredAddress("dst"),
-                (ushort)a.Long("sport", 40000, 0, 65535), (ushort)a.Long("dport", 5000, 0, 65535),
-                (byte)a.Long("tos", 0xE0, 0, 255), (byte)a.Long("ttl", 64, 0, 255),
-                (int)a.Long("size", 64, Payload.HeaderLength, 1400), (ulong)a.Long("seq", 0, 0));
+            IPAddress src = a.RequiredAddress("src"), dst = a.RequiredAddress("dst");
+            ushort sport = (ushort)a.Long("sport", 40000, 0, 65535), dport = (ushort)a.Long("dport", 5000, 0, 65535);
+            byte tos = (byte)a.Long("tos", 0xE0, 0, 255), ttl = (byte)a.Long("ttl", 64, 0, 255);
+            int size = (int)a.Long("size", 64, Payload.HeaderLength, 1400);
+            ulong seq = (ulong)a.Long("seq", 0, 0);
+            // A comma list sends one packet per shape with consecutive sequence numbers: one process start per batch.
+            foreach (string shape in (a.String("shape") ?? "valid").Split(','))
+                packets.Add((shape, Build(shape, src, dst, sport, dport, tos, ttl, size, seq++)));
         }
         a.RejectUnknown();
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("rawsend needs Linux AF_PACKET sockets");
 
-        long sent = Send(iface, dstMac, packet, count);
+        long sent = 0;
+        foreach ((string _, byte[] bytes) in packets) sent += Send(iface, dstMac, bytes, count);
         Console.Out.WriteLine(new JsonObject
         {
-            ["tool"] = "rawsend", ["shape"] = shape, ["interface"] = iface, ["bytes"] = packet.Length, ["sent"] = sent,
+            ["tool"] = "rawsend", ["shapes"] = string.Join(",", packets.Select(p => p.Shape)), ["interface"] = iface, ["sent"] = sent,
         }.ToJsonString());
-        return sent == count ? 0 : 1;
+        return sent == count * packets.Count ? 0 : 1;
     }
 
     /// <summary>Builds the IPv4 packet for a shape (checksums correct unless the shape is about them).</summary>
     public static byte[] Build(string shape, IPAddress src, IPAddress dst, ushort sport, ushort dport, byte tos, byte ttl, int size, ulong seq)
     {
-        int optionBytes = shape == "options" ? 4 : 0;
+        int optionBytes = shape is "options" or "bad-options" or "source-route" ? 4 : 0;
         int ihl = 20 + optionBytes;
         var payload = new byte[size];
         Payload.Write(payload, seq, WallClock.NowNs());
@@ -72,7 +76,16 @@ internal static partial class RawSendTool
         p[9] = 17;
         src.GetAddressBytes().CopyTo(p, 12);
         dst.GetAddressBytes().CopyTo(p, 16);
-        if (optionBytes > 0) { p[20] = 1; p[21] = 1; p[22] = 1; p[23] = 0; } // NOP NOP NOP EOL
+        if (optionBytes > 0)
+        {
+            byte[] options = shape switch
+            {
+                "bad-options" => [1, 0x44, 40, 0],     // NOP, timestamp claiming 40 bytes in a 4-byte option area
+                "source-route" => [0x83, 3, 4, 0],      // loose source route (empty route list), EOL
+                _ => [1, 1, 1, 0],                       // NOP NOP NOP EOL
+            };
+            options.CopyTo(p, 20);
+        }
         Span<byte> udp = p.AsSpan(ihl);
         BinaryPrimitives.WriteUInt16BigEndian(udp, sport);
         BinaryPrimitives.WriteUInt16BigEndian(udp[2..], shape == "dport0" ? (ushort)0 : dport);
@@ -83,7 +96,7 @@ internal static partial class RawSendTool
 
         switch (shape)
         {
-            case "valid" or "options" or "dport0":
+            case "valid" or "options" or "bad-options" or "source-route" or "dport0":
                 return p;
             case "truncated":
                 // Header says the full length; the frame carries only the IP and UDP headers and 4 payload bytes.
