@@ -37,6 +37,20 @@ public static class DemoCommand
         if (!OperatingSystem.IsLinux()) { Console.Error.WriteLine("error: multicast demo needs Linux (network namespaces)"); return 1; }
         if (!VpcLab.IsRoot) { Console.Error.WriteLine("error: multicast demo needs root to create network namespaces; run: sudo multicast demo"); return 1; }
 
+        try
+        {
+            return RunDemo(engine, count, rate, size, members);
+        }
+        catch (Exception) when (VpcLab.Interrupted)
+        {
+            // The signal handler has removed the lab; the failure is only its processes vanishing under us.
+            Console.Error.WriteLine("interrupted: the lab was removed");
+            return 130;
+        }
+    }
+
+    private static int RunDemo(string engine, long count, double rate, long size, long members)
+    {
         IReadOnlyList<string> stale = VpcLab.CleanupLeftovers();
         if (stale.Count > 0) Say($"removed {stale.Count} leftovers of an earlier interrupted lab");
 

@@ -240,9 +240,26 @@ public sealed partial class VpcLab : IDisposable
 
     // ---------------------------------------------------------------- teardown
 
+    private readonly ManualResetEventSlim _teardownDone = new(false);
+
+    /// <summary>Set when a signal tore the labs down, so callers can report an interruption instead of errors.</summary>
+    public static bool Interrupted { get; private set; }
+
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            // Another thread (a signal handler, or Main unwinding) is tearing down: returning early would let the
+            // process exit halfway through and leave namespaces behind.
+            _teardownDone.Wait(TimeSpan.FromSeconds(60));
+            return;
+        }
+        try { Teardown(); }
+        finally { _teardownDone.Set(); }
+    }
+
+    private void Teardown()
+    {
         lock (LiveGate) Live.Remove(this);
         LabProcess[] processes;
         string[] namespaces;
@@ -325,12 +342,22 @@ public sealed partial class VpcLab : IDisposable
             // Not cancelled: after the labs are gone the signal's default action (terminate) proceeds.
             _signalRegistrations =
             [
-                PosixSignalRegistration.Create(PosixSignal.SIGINT, _ => DisposeAllLive()),
-                PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => DisposeAllLive()),
-                PosixSignalRegistration.Create(PosixSignal.SIGHUP, _ => DisposeAllLive()),
+                PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal),
+                PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal),
+                PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal),
             ];
             AppDomain.CurrentDomain.ProcessExit += (_, _) => DisposeAllLive();
         }
+    }
+
+    private static void OnSignal(PosixSignalContext context)
+    {
+        bool any;
+        lock (LiveGate) any = Live.Count > 0;
+        if (!any) return;
+        Interrupted = true;
+        Console.Error.WriteLine($"{context.Signal}: removing the namespace lab...");
+        DisposeAllLive();
     }
 
     public static void DisposeAllLive()

@@ -42,6 +42,7 @@ internal static class SendTool
         byte[] buffer = GC.AllocateUninitializedArray<byte>(size, pinned: true);
         long sent = 0, errors = 0;
         string? firstError = null;
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         long start = Stopwatch.GetTimestamp();
         double ticksPerPacket = rate > 0 ? Stopwatch.Frequency / rate : 0;
         for (long i = 0; i < count; i++)
@@ -63,6 +64,7 @@ internal static class SendTool
             }
         }
         double elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        long loopAllocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
 
         var local = (IPEndPoint?)socket.LocalEndPoint;
         var summary = new JsonObject
@@ -70,7 +72,7 @@ internal static class SendTool
             ["tool"] = "send",
             ["group"] = group.ToString(),
             ["port"] = port,
-            ["source"] = local is null ? null : $"{(ifaceIp ?? local.Address)}:{local.Port}",
+            ["source"] = local is null ? null : $"{ifaceIp ?? RoutedSource(group, port) ?? local.Address}:{local.Port}",
             ["source_port"] = local?.Port ?? 0,
             ["size"] = size,
             ["first_seq"] = firstSeq,
@@ -80,9 +82,22 @@ internal static class SendTool
             ["rate_target"] = rate,
             ["rate_achieved"] = elapsed > 0 ? Math.Round(sent / elapsed, 1) : 0,
             ["elapsed_ms"] = Math.Round(elapsed * 1000, 1),
+            ["loop_allocated_bytes"] = loopAllocated,
         };
         Console.Out.WriteLine(summary.ToJsonString());
         return errors == 0 ? 0 : 1;
+    }
+
+    /// <summary>The address the kernel picks as source towards the group (what receivers will see as sender).</summary>
+    private static IPAddress? RoutedSource(IPAddress group, int port)
+    {
+        try
+        {
+            using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            probe.Connect(group, port); // UDP connect only routes; nothing is sent
+            return ((IPEndPoint)probe.LocalEndPoint!).Address;
+        }
+        catch (SocketException) { return null; }
     }
 
     /// <summary>
