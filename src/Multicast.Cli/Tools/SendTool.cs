@@ -40,7 +40,7 @@ internal static class SendTool
         SocketAddress destination = new IPEndPoint(group, port).Serialize();
 
         byte[] buffer = GC.AllocateUninitializedArray<byte>(size, pinned: true);
-        long sent = 0, errors = 0;
+        long sent = 0, errors = 0, maxLate = 0, maxLateIndex = 0;
         string? firstError = null;
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         long start = Stopwatch.GetTimestamp();
@@ -50,7 +50,13 @@ internal static class SendTool
             ulong seq = firstSeq + (ulong)i;
             // Filler is prepared before waiting, so the timestamp taken after the wait is as close to the send as possible.
             Payload.Write(buffer, seq, 0);
-            if (ticksPerPacket > 0) WaitUntil(start + (long)(i * ticksPerPacket));
+            if (ticksPerPacket > 0)
+            {
+                long due = start + (long)(i * ticksPerPacket);
+                WaitUntil(due);
+                long late = Stopwatch.GetTimestamp() - due;
+                if (late > maxLate) { maxLate = late; maxLateIndex = i; }
+            }
             Payload.Stamp(buffer, WallClock.NowNs());
             try
             {
@@ -83,6 +89,9 @@ internal static class SendTool
             ["rate_achieved"] = elapsed > 0 ? Math.Round(sent / elapsed, 1) : 0,
             ["elapsed_ms"] = Math.Round(elapsed * 1000, 1),
             ["loop_allocated_bytes"] = loopAllocated,
+            // Worst lateness against the schedule: pacing catches up afterwards, so this bounds the burstiness.
+            ["max_late_us"] = Math.Round(maxLate * 1e6 / Stopwatch.Frequency, 1),
+            ["max_late_seq"] = firstSeq + (ulong)maxLateIndex,
         };
         Console.Out.WriteLine(summary.ToJsonString());
         return errors == 0 ? 0 : 1;
