@@ -189,6 +189,35 @@ public class ProxyEndToEndTests(string engine)
     }
 
     [Test]
+    public void ServerReloadOnSighup_AddsAMember()
+    {
+        const int port = 5205, count = 1_000, sourcePort = 41205;
+        LabHost late = Members[^1];
+        LabDaemon server = _lab.StartServer(Source, engine, LabConfig.Server(Group, port, 0, Members.SkipLast(1).Select(m => m.Address)));
+        _daemons.Add(server);
+        StartClients(port, port);
+
+        LabProcess before = Receiver(late, port, count, "--idle-ms", "2000");
+        Send(port, count, 5000, 200, sourcePort);
+        Assert.That(E2e.Long(before.WaitForJsonResult(Wait), "received"), Is.Zero, "not yet a member");
+
+        server.Reload(LabConfig.Server(Group, port, 0, Members.Select(m => m.Address)));
+        // The reload is asynchronous; a probe stream until the new member hears something avoids a fixed sleep.
+        LabProcess after = Receiver(late, port, count);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        JsonObject result;
+        do
+        {
+            Send(port, count, 5000, 200, sourcePort);
+            result = after.WaitForJsonResult(Wait);
+            if (E2e.Long(result, "unique") == count || sw.Elapsed > TimeSpan.FromSeconds(15)) break;
+            after = Receiver(late, port, count);
+        } while (true);
+        AssertComplete(result, count, $"{Source.Address}:{sourcePort}", $"{late.Name} after SIGHUP");
+        Assert.That(server.IsRunning, Is.True);
+    }
+
+    [Test]
     public void ForgedAndMalformedPackets_AreNotDelivered_AndTheClientKeepsForwarding()
     {
         const int port = 5204;
