@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Multicast.Core.DataPlane;
 using Multicast.Core.Engines;
+using Multicast.Linux.Ring;
 using Multicast.Linux.Sockets;
 
 namespace Multicast.Linux;
@@ -10,19 +11,43 @@ public static class EngineFactory
 {
     public static readonly string[] ServerEngines = [EngineNames.Ring, EngineNames.Socket];
 
-    public static IServerEngine CreateServer(string engine, string interfaceName, ServerForwarder forwarder, ILogger logger) =>
-        engine switch
+    /// <param name="engine">The engine asked for with --engine; null = the default (ring, falling back to socket).</param>
+    public static IServerEngine CreateServer(string? engine, string interfaceName, ServerForwarder forwarder, ILogger logger) =>
+        (engine ?? EngineNames.Ring) switch
         {
             EngineNames.Socket => new SocketServerEngine(interfaceName, forwarder, logger),
-            EngineNames.Ring => throw new InvalidOperationException("the ring engine is not available in this build; use --engine socket"),
+            EngineNames.Ring => RingOrFallback<IServerEngine>(engine is null, interfaceName, logger,
+                () => new RingServerEngine(interfaceName, forwarder, logger),
+                () => new SocketServerEngine(interfaceName, forwarder, logger)),
             _ => throw new ArgumentException($"unknown engine '{engine}' (expected one of: {string.Join(", ", ServerEngines)})"),
         };
 
-    public static IClientEngine CreateClient(string engine, string interfaceName, ClientForwarder forwarder, ITxSlots delivery, ILogger logger) =>
-        engine switch
+    public static IClientEngine CreateClient(string? engine, string interfaceName, ClientForwarder forwarder, ITxSlots delivery, ILogger logger) =>
+        (engine ?? EngineNames.Ring) switch
         {
             EngineNames.Socket => new SocketClientEngine(interfaceName, forwarder, delivery, logger),
-            EngineNames.Ring => throw new InvalidOperationException("the ring engine is not available in this build; use --engine socket"),
+            EngineNames.Ring => RingOrFallback<IClientEngine>(engine is null, interfaceName, logger,
+                () => new RingClientEngine(interfaceName, forwarder, delivery, logger),
+                () => new SocketClientEngine(interfaceName, forwarder, delivery, logger)),
             _ => throw new ArgumentException($"unknown engine '{engine}' (expected one of: {string.Join(", ", ServerEngines)})"),
         };
+
+    /// <summary>
+    /// The ring engine is the Linux default, so a host where it cannot run (shim not built, no Ethernet framing,
+    /// kernel without packet rings) still gets a working proxy: the socket engine, with the reason logged.
+    /// An explicit `--engine ring` gets the ring or a clear error, never a silent substitute.
+    /// </summary>
+    private static T RingOrFallback<T>(bool mayFallBack, string interfaceName, ILogger logger, Func<T> ring, Func<T> socket)
+    {
+        try
+        {
+            return ring();
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or ShimException or NotSupportedException)
+        {
+            if (!mayFallBack) throw new InvalidOperationException($"the ring engine cannot run on {interfaceName}: {e.Message}");
+            logger.LogWarning("ring engine unavailable on {Interface} ({Reason}); using the socket engine", interfaceName, e.Message);
+            return socket();
+        }
+    }
 }

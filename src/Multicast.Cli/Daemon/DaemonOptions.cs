@@ -3,13 +3,14 @@ using Multicast.Core.Engines;
 namespace Multicast.Cli.Daemon;
 
 /// <summary>Options shared by `multis_admin -R` and `multic_admin -R`.</summary>
-public sealed record DaemonOptions(string? Interface, string Engine)
+/// <param name="Engine">As given with --engine; null = the default (ring, or socket where the ring cannot run).</param>
+public sealed record DaemonOptions(string? Interface, string? Engine)
 {
     /// <summary>Parses the daemon options that follow -R; anything else is a usage error.</summary>
     public static DaemonOptions Parse(IEnumerable<string> args)
     {
         string? iface = null;
-        string engine = EngineNames.Ring;
+        string? engine = null;
         using IEnumerator<string> e = args.GetEnumerator();
         while (e.MoveNext())
         {
@@ -27,7 +28,7 @@ public sealed record DaemonOptions(string? Interface, string Engine)
                     break;
             }
         }
-        if (engine is not (EngineNames.Ring or EngineNames.Socket))
+        if (engine is not (null or EngineNames.Ring or EngineNames.Socket))
             throw new UsageException($"unknown engine '{engine}' (expected ring or socket)");
         return new DaemonOptions(iface, engine);
     }

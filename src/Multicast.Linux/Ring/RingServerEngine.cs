@@ -1,0 +1,109 @@
+using Microsoft.Extensions.Logging;
+using Multicast.Core.DataPlane;
+using Multicast.Core.Engines;
+using Multicast.Core.Filters;
+using Multicast.Core.Tables;
+using Multicast.Linux.Net;
+using Multicast.Linux.Sockets;
+
+namespace Multicast.Linux.Ring;
+
+/// <summary>
+/// The `ring` server: an RX ring captures the application's outgoing multicast on the interface (BPF: outgoing,
+/// IPv4/UDP, destination in the configured groups), the forwarder writes one copy per member straight into TX ring
+/// frames (Ethernet header from the next-hop cache), and one kick per batch sends them, bypassing the qdisc.
+/// </summary>
+public sealed class RingServerEngine : IServerEngine
+{
+    private const int LinkHeaderLength = 14;
+
+    private readonly ServerForwarder _forwarder;
+    private readonly ILogger _logger;
+    private readonly RxRingOptions _options;
+    private readonly RxRing _rx;
+    private readonly TxRing _tx;
+    private readonly RawSocketTxSlots _slowPath;
+    private readonly NextHopResolver _resolver;
+    private readonly object _applyLock = new();
+
+    public RingServerEngine(string interfaceName, ServerForwarder forwarder, ILogger logger)
+        : this(interfaceName, forwarder, logger, RxRingOptions.Default) { }
+
+    public RingServerEngine(string interfaceName, ServerForwarder forwarder, ILogger logger, RxRingOptions options)
+    {
+        _forwarder = forwarder;
+        _logger = logger;
+        _options = options;
+        Interface = InterfaceInfo.Get(interfaceName);
+        if (!Interface.IsEthernet)
+            throw new NotSupportedException($"{interfaceName}: the ring engine writes Ethernet headers; use the socket engine");
+        var cleanup = new List<IDisposable>();
+        try
+        {
+            _resolver = new NextHopResolver(Interface.Index, logger); cleanup.Add(_resolver);
+            // The kernel routes and resolves for the slow path, so its sends are also what starts ARP.
+            _slowPath = new RawSocketTxSlots(capacity: 128, slotSize: Math.Max(Interface.Mtu, 1500)); cleanup.Add(_slowPath);
+            _tx = TxRing.Open(Interface.Index, Interface.Mtu); cleanup.Add(_tx);
+            _rx = RxRing.Open(Interface.Index, Interface.Mtu, options,
+                BpfFilterBuilder.ServerCapture(forwarder.Table.GroupAddresses.ToArray(), LinkHeaderLength), ignoreOutgoing: false);
+        }
+        catch
+        {
+            foreach (IDisposable d in cleanup) d.Dispose();
+            throw;
+        }
+        Slots = new TxRingSlots(_tx, _resolver, Interface.Mac, _slowPath);
+        _resolver.Watch(AllMembers(forwarder.Table));
+        if (_tx.QdiscBypassStatus < 0)
+            _logger.LogInformation("{Interface}: PACKET_QDISC_BYPASS refused (errno {Errno}); copies go through the qdisc",
+                interfaceName, -_tx.QdiscBypassStatus);
+    }
+
+    public string Name => EngineNames.Ring;
+    public InterfaceInfo Interface { get; }
+    public TxRingSlots Slots { get; }
+    public NextHopResolver Resolver => _resolver;
+    public RawSocketTxSlots SlowPath => _slowPath;
+    public TxRingStats TxStatistics => _tx.ReadStatistics();
+    public (ulong Packets, ulong Drops) ReadCaptureStatistics() => _rx.ReadStatistics();
+
+    /// <summary>Publishes the table first (so a newly captured group is known), then widens or narrows the capture.</summary>
+    public void Apply(FanoutTable table)
+    {
+        lock (_applyLock)
+        {
+            _forwarder.Publish(table);
+            _rx.SetFilter(BpfFilterBuilder.ServerCapture(table.GroupAddresses.ToArray(), LinkHeaderLength));
+            _resolver.Watch(AllMembers(table));
+        }
+    }
+
+    public void Run(CancellationToken stop)
+    {
+        var handler = new Handler(_forwarder, Slots);
+        RxLoop.Run(_rx, ref handler, _options, _logger, stop);
+        Slots.Flush();
+    }
+
+    private static HashSet<uint> AllMembers(FanoutTable table)
+    {
+        var members = new HashSet<uint>();
+        foreach (FanoutGroup g in table.Groups) members.UnionWith(g.Members);
+        return members;
+    }
+
+    private readonly struct Handler(ServerForwarder forwarder, TxRingSlots slots) : IFrameHandler
+    {
+        public void OnFrame(in RingFrame frame) => forwarder.Forward(frame.Network, frame.ChecksumNotReady, slots);
+        public void EndBatch() => slots.Flush();
+        public void Idle() => slots.Flush();
+    }
+
+    public void Dispose()
+    {
+        _rx.Dispose();
+        _tx.Dispose();
+        _slowPath.Dispose();
+        _resolver.Dispose();
+    }
+}

@@ -1,0 +1,42 @@
+using Microsoft.Extensions.Logging;
+
+namespace Multicast.Linux.Ring;
+
+/// <summary>What the receive loop does with frames; a struct so the per-frame call is direct, not a delegate.</summary>
+internal interface IFrameHandler
+{
+    void OnFrame(in RingFrame frame);
+    /// <summary>After a batch's frames went back to the kernel: transmit what the batch produced.</summary>
+    void EndBatch();
+    /// <summary>Nothing arrived for a poll timeout: retry anything a failed kick left queued.</summary>
+    void Idle();
+}
+
+/// <summary>The shared receive loop: walk → handle → release → flush, spinning then parking in poll when idle.</summary>
+internal static class RxLoop
+{
+    public const int BatchSize = 64;
+
+    public static void Run<THandler>(RxRing rx, ref THandler handler, RxRingOptions options, ILogger logger, CancellationToken stop)
+        where THandler : struct, IFrameHandler
+    {
+        Span<RingFrame> frames = stackalloc RingFrame[BatchSize];
+        int idle = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            int n = rx.Walk(frames);
+            if (n == 0)
+            {
+                if (idle++ < options.IdleSpins) { Thread.SpinWait(20); continue; }
+                int r = rx.Wait(options.PollTimeoutMs);
+                if (r == 0) handler.Idle();
+                else if (r < 0) logger.LogWarning("{Error}", ShimException.FromResult(r, "RX wait").Message);
+                continue;
+            }
+            idle = 0;
+            for (int i = 0; i < n; i++) handler.OnFrame(in frames[i]);
+            rx.Release();
+            handler.EndBatch();
+        }
+    }
+}
