@@ -1,11 +1,32 @@
 namespace Multicast.Cli.Tools;
 
-// Placeholder until the test sender/receiver lands.
+/// <summary>`multicast tool send|recv|rawsend`: stand-ins for the user's application, used by the demo and the tests.</summary>
 public static class TrafficTool
 {
     public static int Run(string[] args)
     {
-        Console.Error.WriteLine("error: tool is not built yet");
-        return 1;
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.Out.WriteLine("multicast tool -- ordinary multicast test applications\n" +
+                SendTool.Usage + "\n" + RecvTool.Usage + "\n" + RawSendTool.Usage);
+            return 0;
+        }
+        string[] rest = args[1..];
+        try
+        {
+            return args[0] switch
+            {
+                "send" => SendTool.Run(rest),
+                "recv" => RecvTool.Run(rest),
+                "rawsend" => RawSendTool.Run(rest),
+                _ => throw new UsageException($"unknown tool '{args[0]}' (send, recv, rawsend)"),
+            };
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            // Bind/join failures are the user's environment (address not local, no route), not a crash: one line.
+            Console.Error.WriteLine($"error: tool {args[0]}: {e.Message}");
+            return 1;
+        }
     }
 }

@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+
+namespace Multicast.Cli.Tools;
+
+/// <summary>
+/// `multicast tool send`: an ordinary multicast application (plain UDP socket, nothing proxy-aware) that sends
+/// numbered, timestamped, self-verifying datagrams at a paced rate and prints a one-line JSON summary.
+/// </summary>
+internal static class SendTool
+{
+    public const string Usage =
+        "multicast tool send --group G --port P [--count N=10] [--rate PER_SEC=0 (unpaced)] [--size BYTES=64]\n" +
+        "                    [--interface-ip A] [--ttl T=1] [--source-port SP] [--first-seq S=0]";
+
+    public static int Run(string[] argv)
+    {
+        var a = new ToolArgs(argv, new HashSet<string>());
+        IPAddress group = a.RequiredAddress("group");
+        int port = (int)a.Long("port", -1, 1, 65535);
+        if (port < 0) throw new UsageException("option --port is required");
+        long count = a.Long("count", 10, 0);
+        double rate = a.Double("rate", 0, 0, 10_000_000);
+        int size = (int)a.Long("size", 64, Payload.HeaderLength, Payload.MaxLength);
+        IPAddress? ifaceIp = a.Address("interface-ip");
+        int ttl = (int)a.Long("ttl", 1, 0, 255);
+        int sourcePort = (int)a.Long("source-port", 0, 0, 65535);
+        ulong firstSeq = (ulong)a.Long("first-seq", 0, 0);
+        a.RejectUnknown();
+
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastTimeToLive, ttl);
+        // Wide enough for an 8 KB datagram burst; the kernel's default can return ENOBUFS at high rates.
+        socket.SendBufferSize = 1 << 20;
+        if (ifaceIp is not null)
+            socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, ifaceIp.GetAddressBytes());
+        socket.Bind(new IPEndPoint(ifaceIp ?? IPAddress.Any, sourcePort));
+        SocketAddress destination = new IPEndPoint(group, port).Serialize();
+
+        byte[] buffer = GC.AllocateUninitializedArray<byte>(size, pinned: true);
+        long sent = 0, errors = 0, maxLate = 0, maxLateIndex = 0;
+        string? firstError = null;
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        long start = Stopwatch.GetTimestamp();
+        double ticksPerPacket = rate > 0 ? Stopwatch.Frequency / rate : 0;
+        for (long i = 0; i < count; i++)
+        {
+            ulong seq = firstSeq + (ulong)i;
+            // Filler is prepared before waiting, so the timestamp taken after the wait is as close to the send as possible.
+            Payload.Write(buffer, seq, 0);
+            if (ticksPerPacket > 0)
+            {
+                long due = start + (long)(i * ticksPerPacket);
+                WaitUntil(due);
+                long late = Stopwatch.GetTimestamp() - due;
+                if (late > maxLate) { maxLate = late; maxLateIndex = i; }
+            }
+            Payload.Stamp(buffer, WallClock.NowNs());
+            try
+            {
+                socket.SendTo(buffer, SocketFlags.None, destination);
+                sent++;
+            }
+            catch (SocketException e)
+            {
+                errors++;
+                firstError ??= e.Message;
+            }
+        }
+        double elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        long loopAllocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+
+        var local = (IPEndPoint?)socket.LocalEndPoint;
+        var summary = new JsonObject
+        {
+            ["tool"] = "send",
+            ["group"] = group.ToString(),
+            ["port"] = port,
+            ["source"] = local is null ? null : $"{ifaceIp ?? RoutedSource(group, port) ?? local.Address}:{local.Port}",
+            ["source_port"] = local?.Port ?? 0,
+            ["size"] = size,
+            ["first_seq"] = firstSeq,
+            ["sent"] = sent,
+            ["errors"] = errors,
+            ["first_error"] = firstError,
+            ["rate_target"] = rate,
+            ["rate_achieved"] = elapsed > 0 ? Math.Round(sent / elapsed, 1) : 0,
+            ["elapsed_ms"] = Math.Round(elapsed * 1000, 1),
+            ["loop_allocated_bytes"] = loopAllocated,
+            // Worst lateness against the schedule: pacing catches up afterwards, so this bounds the burstiness.
+            ["max_late_us"] = Math.Round(maxLate * 1e6 / Stopwatch.Frequency, 1),
+            ["max_late_seq"] = firstSeq + (ulong)maxLateIndex,
+        };
+        Console.Out.WriteLine(summary.ToJsonString());
+        return errors == 0 ? 0 : 1;
+    }
+
+    /// <summary>The address the kernel picks as source towards the group (what receivers will see as sender).</summary>
+    private static IPAddress? RoutedSource(IPAddress group, int port)
+    {
+        try
+        {
+            using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            probe.Connect(group, port); // UDP connect only routes; nothing is sent
+            return ((IPEndPoint)probe.LocalEndPoint!).Address;
+        }
+        catch (SocketException) { return null; }
+    }
+
+    /// <summary>
+    /// Sleep while far from the deadline (frees the CPU for the proxy on small machines), yield when close, spin for the
+    /// last stretch: Thread.Sleep(1) overshoots by up to ~1.1 ms on Linux, so sleeping closer than that would lose pace.
+    /// </summary>
+    private static void WaitUntil(long dueTimestamp)
+    {
+        long sleepThreshold = Stopwatch.Frequency * 15 / 10_000; // 1.5 ms
+        long yieldThreshold = Stopwatch.Frequency / 20_000;      // 50 µs
+        while (true)
+        {
+            long ahead = dueTimestamp - Stopwatch.GetTimestamp();
+            if (ahead <= 0) return;
+            if (ahead > sleepThreshold) Thread.Sleep(1);
+            else if (ahead > yieldThreshold) Thread.Yield();
+            else Thread.SpinWait(20);
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using System.Text.Json.Nodes;
+using Multicast.Cli.Lab;
+using NUnit.Framework;
+
+namespace Multicast.Tests.EndToEnd;
+
+/// <summary>Shared helpers for tests that build a namespace lab.</summary>
+public static class E2e
+{
+    /// <summary>
+    /// The lab needs root (namespaces, veth, nftables). CI runs as root; a developer running `dotnet test` unprivileged
+    /// gets these tests reported as ignored with the reason, never as passed.
+    /// </summary>
+    public static void RequireRoot()
+    {
+        if (!OperatingSystem.IsLinux()) Assert.Ignore("end-to-end tests need Linux network namespaces");
+        if (!VpcLab.IsRoot) Assert.Ignore("end-to-end tests need root (network namespaces, veth, nftables); run ./build.sh test as root");
+    }
+
+    public static VpcLab CreateLab(int members, int nonMembers)
+    {
+        RequireRoot();
+        VpcLab.CleanupLeftovers();
+        return VpcLab.Create(members, nonMembers, log: line => TestContext.Progress.WriteLine(line));
+    }
+
+    public static long Long(JsonObject o, string key) => o[key]?.GetValue<long>() ?? throw new AssertionException($"result has no '{key}': {o.ToJsonString()}");
+
+    /// <summary>The (address:port → count) pairs a receiver saw.</summary>
+    public static Dictionary<string, long> Sources(JsonObject r) =>
+        r["sources"]!.AsArray().ToDictionary(s => s!["address"]!.GetValue<string>(), s => s!["count"]!.GetValue<long>());
+
+    /// <summary>Everything a harness needs to explain a failure: the daemons' stderr and counters.</summary>
+    public static void Report(IEnumerable<LabDaemon> daemons)
+    {
+        foreach (LabDaemon d in daemons)
+        {
+            var counters = d.ReadCounters();
+            TestContext.Out.WriteLine($"{d}: running={d.IsRunning} counters={string.Join(", ", counters.Select(kv => $"{kv.Key}={kv.Value}"))}");
+            string err = d.Process.Stderr.Trim();
+            if (err.Length > 0) TestContext.Out.WriteLine($"{d} stderr:\n{err}");
+        }
+    }
+}
