@@ -12,8 +12,13 @@ public static class Program
     public static int Main(string[] args)
     {
         string tool = "multicast";
-        if (args.Length >= 2 && args[0] == "--as") { tool = args[1]; args = args[2..]; }
-        if (tool == "multicast" && args.Length > 0 && !args[0].StartsWith('-')) { tool = args[0]; args = args[1..]; }
+        // The launchers say "--as NAME"; `multicast NAME ...` and `multicast --as NAME ...` say the same by hand.
+        while (tool == "multicast" && args.Length > 0)
+        {
+            if (args.Length >= 2 && args[0] == "--as") { tool = args[1]; args = args[2..]; }
+            else if (!args[0].StartsWith('-')) { tool = args[0]; args = args[1..]; }
+            else break;
+        }
         try
         {
             return tool switch
@@ -24,13 +29,16 @@ public static class Program
                 "client_reload_list" => ReloadList.Run("multic", args),
                 "demo" => Demo.DemoCommand.Run(args),
                 "tool" => Tools.TrafficTool.Run(args),
-                _ => Usage(),
+                "multicast" when args.Length == 0 || args[0] is "-H" or "--help" or "-h" => Usage(),
+                "multicast" => throw new UsageException($"unknown option '{args[0]}'"),
+                _ => throw new UsageException($"unknown command '{tool}'"),
             };
         }
         catch (UsageException e)
         {
             Console.Error.WriteLine($"error: {e.Message}");
-            Console.Out.WriteLine($"Try '{tool} --help' for more information.");
+            string helpTool = tool is "multis_admin" or "multic_admin" or "server_reload_list" or "client_reload_list" ? tool : "multicast";
+            Console.Out.WriteLine($"Try '{helpTool} --help' for more information.");
             return 2;
         }
         catch (ConfigException e)
