@@ -15,14 +15,15 @@ public static class ServerDaemon
     public static int Run(DaemonOptions options)
     {
         var forwarder = new ServerForwarder();
-        using var runtime = new DaemonRuntime("multis", () => Stats(forwarder));
+        IServerEngine? running = null;
+        using var runtime = new DaemonRuntime("multis", () => Stats(forwarder, running));
         ILogger log = runtime.Logger;
         string configPath = Path.Combine(runtime.ConfigDirectory, ServerConfig.FileName);
         ServerConfig config = LoadOrEmpty(configPath, log);
         string iface = options.Interface ?? InterfaceLookup.DefaultInterface();
         var table = new FanoutTable(config, null);
         forwarder.Publish(table);
-        using IServerEngine engine = EngineFactory.CreateServer(options.Engine, iface, forwarder, log);
+        using IServerEngine engine = running = EngineFactory.CreateServer(options.Engine, iface, forwarder, log);
         engine.Apply(table);
         var reloadLock = new object();
         string Reload()
@@ -48,12 +49,14 @@ public static class ServerDaemon
         {
             "reload" => Reload(),
             "list" => List(forwarder.Counters),
-            "stats" => Stats(forwarder).ToJsonString(),
+            "stats" => Stats(forwarder, engine).ToJsonString(),
             _ => "parameter error!",
         });
         log.LogInformation("multis started: interface {Interface}, engine {Engine}, {Groups} groups from {Path}",
             iface, engine.Name, config.Groups.Count, configPath);
         runtime.Ready();
+        if (ThreadScheduling.SetCurrentThreadNice(ThreadScheduling.DataPlaneNice) is int errno and not 0)
+            log.LogWarning("cannot raise the data-plane thread's priority (errno {Errno}); it competes with other work", errno);
         engine.Run(runtime.Stopping);
         log.LogInformation("multis stopped");
         return 0;
@@ -73,10 +76,11 @@ public static class ServerDaemon
         $"forward_pkt:\t{Volatile.Read(ref c.Forwarded)}\n" +
         $"fwd_point_pkt:\t{Volatile.Read(ref c.CopiesSent)}\n";
 
-    public static JsonObject Stats(ServerForwarder forwarder)
+    public static JsonObject Stats(ServerForwarder forwarder, IServerEngine? engine)
     {
         var counters = new JsonObject();
         foreach ((string name, long value) in forwarder.Counters.Snapshot()) counters[name] = value;
+        counters["capture_drops"] = engine?.CaptureDrops ?? 0;
         var groups = new JsonArray();
         foreach (FanoutGroup g in forwarder.Table.Groups)
         {
