@@ -6,7 +6,7 @@
 #   sudo ./build.sh uninstall   remove what install put in place, except /etc/multicast (the configuration)
 #   ./build.sh package  build, then make an .rpm and a .deb in out/packages/ with the same payload as install
 # install/uninstall honour DESTDIR (stage into a directory; systemctl is never run then) and PREFIX.
-# NO_BUILD=1 installs or packages the already published out/app without rebuilding.
+# NO_BUILD=1 installs or packages the already published out/app without rebuilding; PACKAGE_DIR overrides out/packages.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -310,7 +310,7 @@ do_package() {
     fi
   fi
   need_app
-  local stage dest="$OUT/packages"
+  local stage dest=${PACKAGE_DIR:-$OUT/packages}
   stage=$(mktemp -d)
   chmod 0755 "$stage"
   DESTDIR=$stage stage_files "$stage"

@@ -7,6 +7,7 @@ using System.Text.Json.Nodes;
 namespace Multicast.Tests.Admin;
 
 /// <summary>What one run of a tool printed and returned.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed record ToolResult(int Exit, string Out, string Err)
 {
     public override string ToString() => $"exit {Exit}\n--- stdout ---\n{Out}--- stderr ---\n{Err}";
@@ -144,6 +145,7 @@ public static partial class AdminHarness
 }
 
 /// <summary>A started process whose output is drained concurrently, so a chatty tool never blocks on a full pipe.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class RunningTool
 {
     private readonly Task<string> _out;
@@ -173,6 +175,7 @@ public sealed class RunningTool
 }
 
 /// <summary>A temporary MULTICAST_CONFIG_DIR, removed afterwards (with any daemon still running in it).</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class ConfigDir : IDisposable
 {
     public string Path { get; }
@@ -207,6 +210,7 @@ public sealed class ConfigDir : IDisposable
 /// --net): nothing it does reaches the host's interfaces or nftables, while its control socket, a path in the
 /// config directory, stays reachable from the test.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class Daemon
 {
     private readonly ConfigDir _dir;
