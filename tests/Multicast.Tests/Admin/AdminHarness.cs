@@ -276,10 +276,17 @@ public sealed class Daemon
         Assert.That(r.Exit, Is.EqualTo(0), r.ToString());
     }
 
+    /// <summary>Signals the daemon, never a process that took over its pid after it ended.</summary>
+    public void Signal(int signal)
+    {
+        Assert.That(Process.HasExited, Is.False, $"{Role} daemon exited unexpectedly: {ReadOutput()}");
+        AdminHarness.Signal(Pid, signal);
+    }
+
     /// <summary>SIGTERM, then the exit code (a clean stop is 0).</summary>
     public int Stop()
     {
-        AdminHarness.Signal(Pid, AdminHarness.SIGTERM);
+        Signal(AdminHarness.SIGTERM);
         if (!Process.WaitForExit(15000)) { Kill(); Assert.Fail($"{Role} did not stop on SIGTERM"); }
         return Process.ExitCode;
     }
@@ -290,7 +297,7 @@ public sealed class Daemon
         {
             if (!Process.HasExited)
             {
-                AdminHarness.Signal(Pid, AdminHarness.SIGKILL);
+                Process.Kill();
                 Process.WaitForExit(10000);
             }
         }

@@ -214,7 +214,7 @@ public class ControlPlaneBugTests
         // Original: SIGINT only logged; log truncated at each start, no timestamps or levels.
         AdminHarness.RequireRoot();
         Daemon first = _dir.StartDaemon("multis");
-        AdminHarness.Signal(first.Pid, AdminHarness.SIGINT);
+        first.Signal(AdminHarness.SIGINT);
         Assert.That(first.Process.WaitForExit(15000), Is.True, "SIGINT must stop the daemon");
         Assert.That(first.Process.ExitCode, Is.EqualTo(0));
         Assert.That(File.Exists(first.PidFile), Is.False, "pid file removed on a clean stop");
@@ -233,7 +233,7 @@ public class ControlPlaneBugTests
         Daemon d = _dir.StartDaemon("multis");
         string path = _dir.File("server_cfg.json.txt");
         File.WriteAllText(path, """{"multi_group_array":[{"group_ip":"224.1.2.3","server_port":5000,"member_array":["10.0.0.2"]}]}""");
-        AdminHarness.Signal(d.Pid, AdminHarness.SIGHUP);
+        d.Signal(AdminHarness.SIGHUP);
         Assert.That(() => Server("-P", "-m", "224.1.2.3").Exit, Is.EqualTo(0).After(5000, 100), "SIGHUP reloads");
         File.WriteAllText(path, """{"multi_group_array":[{"group_ip":"224.1.2.4","member_array":["nonsense"]}]}""");
         ToolResult r = _dir.Run("server_reload_list", "reload");
