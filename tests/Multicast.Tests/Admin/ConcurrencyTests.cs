@@ -81,9 +81,10 @@ public class ConcurrencyTests
                 Run: AdminHarness.Start(_dir.Path, "multis_admin", ["-A", "-m", $"224.3.0.{1 + k % 2}", "-j", $"10.2.{k / 200}.{1 + k % 200}"])))
                 .ToList();
             bool restartDaemon = batch % 3 == 2;
-            Thread.Sleep(random.Next(0, 250));
+            // Kill moments spread over a command's whole life: start-up, waiting for the lock, writing, reloading.
             foreach (var (_, run) in runs.Where((_, idx) => idx % 2 == batch % 2))
             {
+                Thread.Sleep(random.Next(0, 350));
                 // Process.Kill (SIGKILL) knows whether the child was already reaped, so a recycled pid is never hit.
                 try { run.Process.Kill(); killed++; } catch (InvalidOperationException) { }
             }

@@ -88,6 +88,16 @@ public class InstallTests
             Assert.That(lines, Does.Contain("WantedBy=multi-user.target"));
             Assert.That(lines, Does.Contain("Environment=MULTICAST_CONFIG_DIR=/etc/multicast"));
         }
+        if (AdminHarness.Shell("command -v systemd-analyze").Exit != 0) return;
+        // systemd's own parser, on the staged tree: no key it would ignore, and the alias resolves to the server unit.
+        // (Complaints about the staging root itself, e.g. a missing sysinit.target, are not about our units.)
+        foreach (string name in new[] { "multis", "multic", "multis_monitord" })
+        {
+            ToolResult v = AdminHarness.Shell($"systemd-analyze --root='{_root}' verify {name}.service 2>&1");
+            Assert.That(v.Out, Does.Not.Contain("ignoring").And.Not.Contain("Unknown"), v.ToString());
+            Assert.That(v.Out, Does.Not.Match(@"bin/(multis|multic)_admin is not executable"), v.ToString());
+            if (name == "multis_monitord") Assert.That(v.Out, Does.Contain("multis.service"), v.ToString());
+        }
     }
 
     [Test]
