@@ -147,7 +147,7 @@ public class ClientAdminTests
     [TestCase("--engine goes with -R only", "-L", "--engine", "socket")]
     public void Usage_errors(string message, params string[] args)
     {
-        Admin("-A", "-i", "10.9.9.9", "-p", "999", "-m", "239.9.9.9").AssertOk();
+        File.WriteAllText(ConfigFile, """{"multi_server_info_array":[{"server_ip":"10.9.9.9","server_port":999,"group_ip":"239.9.9.9","group_port":0}]}""");
         string before = File.ReadAllText(ConfigFile);
         ToolResult r = Admin(args);
         r.AssertOneLineError(message);
