@@ -137,17 +137,17 @@ public static class ClientAdmin
     private static int Stats(ParsedOptions o, AdminContext ctx)
     {
         AdminCommand.Only(o, "Pipgs", "stats");
+        // Arguments are checked before the daemon is asked, so a wrong command line is reported as such either way.
+        if (!o.Has('i') && (o.Has('p') || o.Has('g') || o.Has('s'))) throw new UsageException("a port needs -i SERVER_IP");
+        Func<ClientRouteConfig, bool>? match = o.Value('i') is { } ip ? Selector(o, AdminValues.Address(ip, 'i')) : null;
         JsonObject stats = ctx.Stats();
         JsonObject c = stats["counters"]!.AsObject();
-        if (!o.Has('i'))
+        if (match is null)
         {
-            if (o.Has('p') || o.Has('g') || o.Has('s')) throw new UsageException("a port needs -i SERVER_IP");
             Console.Out.Write($"rx packets  :  {c["delivered"]}\nrx bytes    :  {c["delivered_bytes"]}\n\n");
             foreach ((string name, JsonNode? value) in c) Console.Out.WriteLine($"{name,-26} :  {value}");
             return 0;
         }
-        uint server = AdminValues.Address(o.Value('i')!, 'i');
-        Func<ClientRouteConfig, bool> match = Selector(o, server);
         JsonObject? route = stats["routes"]!.AsArray().Select(n => n!.AsObject()).FirstOrDefault(r => match(new ClientRouteConfig(
             IpAddressV4.Parse(r["server_ip"]!.GetValue<string>()), r["server_port"]!.GetValue<ushort>(),
             IpAddressV4.Parse(r["group_ip"]!.GetValue<string>()), r["group_port"]!.GetValue<ushort>())));
