@@ -24,6 +24,7 @@ public static class Program
                 "client_reload_list" => ReloadList.Run("multic", args),
                 "demo" => Demo.DemoCommand.Run(args),
                 "tool" => Tools.TrafficTool.Run(args),
+                "bench" => Bench.BenchCommand.Run(args),
                 _ => Usage(),
             };
         }
