@@ -2,6 +2,7 @@
 # Builds the native shim and the .NET app into out/, and runs the tests.
 #   ./build.sh          check prerequisites (installing missing Debian packages when root), build, publish to out/
 #   ./build.sh test     build, then run every test (unit and end-to-end); ends with "N passed, N failed"
+#   ./build.sh bench [ARGS]  build, then run the lab macro benchmark (root): out/bin/multicast bench ARGS
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -90,5 +91,6 @@ run_tests() {
 case "${1:-build}" in
   build) ensure_prerequisites; build_native; publish_app; say "built: out/bin/ (try: sudo out/bin/multicast demo)" ;;
   test) ensure_prerequisites; build_native; publish_app; run_tests ;;
-  *) say "usage: ./build.sh [build|test]"; exit 2 ;;
+  bench) shift; ensure_prerequisites; build_native; publish_app; exec "$OUT/bin/multicast" bench "$@" ;;
+  *) say "usage: ./build.sh [build|test|bench [ARGS]]"; exit 2 ;;
 esac

@@ -18,7 +18,7 @@ public static class BenchCommand
     public const string Usage =
         "multicast bench [--members 4,32] [--engines ring,socket] [--systems native,kernel,ENGINES] [--rate R=20000]\n" +
         "                [--duration S=5] [--size 100] [--trial S=1] [--search-budget S=20] [--max-rate R=2000000]\n" +
-        "                [--idle spin|yield|park] [--out DIR=bench-results] [--quick] [--verbose]\n" +
+        "                [--idle spin|yield|park[:MICROS]] [--out DIR=bench-results] [--quick] [--verbose]\n" +
         "  --rate: fixed rate (datagrams/s) of the latency and CPU measurement, which lasts --duration seconds.\n" +
         "  The lossless rate (< 0.1 % loss over all members) is searched by doubling then bisection, each trial\n" +
         "  lasting --trial seconds, within --search-budget seconds per system. Needs root (network namespaces).";
@@ -131,12 +131,18 @@ public sealed record BenchOptions
                 "--search-budget" => o with { SearchBudget = Num(a, v, 0, 600) },
                 "--start-rate" => o with { StartRate = Num(a, v, 100, 10_000_000) },
                 "--max-rate" => o with { MaxRate = Num(a, v, 100, 10_000_000) },
-                "--idle" => o with { Idle = v is "spin" or "yield" or "park" ? v : throw new UsageException("--idle must be spin, yield or park") },
+                "--idle" => o with { Idle = ParseIdle(v) },
                 "--out" => o with { OutDir = v },
                 _ => throw new UsageException($"unknown option {a}"),
             };
         }
         return o;
+    }
+
+    private static string ParseIdle(string v)
+    {
+        try { Multicast.Linux.Ring.IdleStrategy.Parse(v); return v; }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
     }
 
     private static double Num(string option, string value, double min, double max) =>

@@ -113,9 +113,30 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
         say($"wrote {Path.Combine(dir, "bench.json")}, bench.csv, bench.txt, bench.png ({ElapsedSeconds:0} s)");
     }
 
+    /// <summary>
+    /// SkiaSharp's dependency-free native build does not ask fontconfig for fonts, so without a font file every label
+    /// would be blank: register a TrueType file from the usual places and make it the default.
+    /// </summary>
+    private static void UseFileFont()
+    {
+        string[] candidates =
+        [
+            "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+            "/usr/share/fonts/dejavu/DejaVuSans.ttf", "/usr/share/fonts/TTF/DejaVuSans.ttf",
+        ];
+        string? file = candidates.FirstOrDefault(File.Exists);
+        if (file is null) return;
+        Fonts.AddFontFile("BenchSans", file);
+        string bold = file.Replace("DejaVuSans.ttf", "DejaVuSans-Bold.ttf");
+        if (bold != file && File.Exists(bold)) Fonts.AddFontFile("BenchSans", bold, bold: true, italic: false);
+        Fonts.Default = "BenchSans";
+        Fonts.Sans = "BenchSans";
+    }
+
     /// <summary>Two panels: latency percentiles per system (log scale) and member-datagrams delivered per second.</summary>
     public void DrawPng(string path)
     {
+        UseFileFont();
         List<BenchRow> ok = Rows.Where(r => r.Error is null).ToList();
         string[] labels = ok.Select(r => Options.Members.Length > 1 ? $"{r.System}\n{r.Members} m" : r.System).ToArray();
         double[] positions = Enumerable.Range(0, ok.Count).Select(i => (double)i).ToArray();
@@ -164,13 +185,13 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
             });
         }
         throughput.Add.Bars(tb);
-        throughput.Title("Lossless throughput (< 0.1 % loss): member-datagrams delivered per second, thousands (* sender-bound)");
+        throughput.Title("Lossless throughput (< 0.1 % loss), member-datagrams/s, thousands (* sender-bound)");
         throughput.Axes.Bottom.SetTicks(positions, labels);
         throughput.Axes.SetLimitsX(-0.6, ok.Count - 0.4);
         throughput.Axes.SetLimitsY(0, Math.Max(1, ok.Select(r => r.MemberDeliveriesPerSecond / 1e3).DefaultIfEmpty(1).Max() * 1.15));
 
         var multi = new Multiplot();
-        multi.AddPlot(latency);
+        multi.Reset(latency);
         multi.AddPlot(throughput);
         multi.SavePng(path, Math.Max(900, 150 * ok.Count), 1000);
     }
