@@ -170,6 +170,8 @@ public sealed class BenchRow
     public double P99Us { get; set; }
     public double P999Us { get; set; }
     public double? CpuSeconds { get; set; }
+    public double? CpuServerSeconds { get; set; }
+    public double? CpuClientsSeconds { get; set; }
     public double? CpuSecondsPerMillionCopies { get; set; }
     public long? GcGen0 { get; set; }
     public long? GcGen1 { get; set; }
@@ -196,6 +198,8 @@ public sealed class BenchRow
             ["latency_loss_percent"] = Math.Round(LatencyLossPercent, 4),
             ["p50_us"] = N(P50Us), ["p99_us"] = N(P99Us), ["p999_us"] = N(P999Us),
             ["cpu_seconds"] = CpuSeconds,
+            ["cpu_server_seconds"] = CpuServerSeconds,
+            ["cpu_clients_seconds"] = CpuClientsSeconds,
             ["cpu_s_per_million_copies"] = CpuSecondsPerMillionCopies is double c ? Math.Round(c, 4) : null,
             ["gc_gen0"] = GcGen0, ["gc_gen1"] = GcGen1, ["gc_gen2"] = GcGen2,
             ["allocated_bytes"] = AllocatedBytes,

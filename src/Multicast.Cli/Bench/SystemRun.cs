@@ -243,6 +243,8 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
         if (IsEngine)
         {
             row.CpuSeconds = Math.Round(cpuAfter.Zip(cpuBefore, (a, b) => a - b).Sum(), 3);
+            row.CpuServerSeconds = Math.Round(cpuAfter[0] - cpuBefore[0], 3); // _daemons[0] is the server
+            row.CpuClientsSeconds = Math.Round(row.CpuSeconds.Value - row.CpuServerSeconds.Value, 3);
             row.CpuSecondsPerMillionCopies = unique > 0 ? row.CpuSeconds / (unique / 1e6) : null;
         }
     }
