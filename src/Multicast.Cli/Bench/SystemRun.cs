@@ -96,9 +96,13 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
             foreach (LabHost m in lab.Members) lab.Exec(m, "nft", "delete", "table", "netdev", "kref");
             return;
         }
-        string dups = string.Join(' ', lab.Members.Select(m => $"ip daddr set {m.Address} dup to {m.Address}"));
+        // The kernel refuses a rule with too many statements (EINVAL at 32 dups), so members go 8 to a rule; each rule
+        // restores the group address, so the next one matches the datagram again.
+        var rules = lab.Members.Chunk(8).Select(chunk =>
+            $"    ip daddr {g} udp dport {BenchCommand.Port} ip dscp set cs7 " +
+            string.Join(' ', chunk.Select(m => $"ip daddr set {m.Address} dup to {m.Address}")) + $" ip daddr set {g} ip dscp set cs0\n");
         string src = $"table ip kref {{\n  chain out {{\n    type filter hook output priority 0; policy accept;\n" +
-                     $"    ip daddr {g} udp dport {BenchCommand.Port} ip dscp set cs7 {dups} ip daddr set {g} ip dscp set cs0\n  }}\n}}";
+                     string.Concat(rules) + "  }\n}";
         Nft(lab.Source, src);
         foreach (LabHost m in lab.Members)
             Nft(m, $"table netdev kref {{\n  chain in {{\n    type filter hook ingress device {m.Interface} priority 0; policy accept;\n" +
