@@ -163,10 +163,11 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
             bp.LegendText = series[s].Name;
         }
         latency.Title($"One-way latency at {Options.LatencyRate:0} datagrams/s ({Options.Size} B payload), µs (log scale)");
-        double[] ticks = [1, 2, 3, 4, 5];
-        latency.Axes.Left.SetTicks(ticks, ["10", "100", "1 000", "10 000", "100 000"]);
+        double top = Math.Max(3, Math.Ceiling(ok.Select(r => r.P999Us).Where(v => v > 0 && double.IsFinite(v)).Select(Math.Log10).DefaultIfEmpty(3).Max() + 0.3));
+        double[] ticks = Enumerable.Range(1, (int)top).Select(i => (double)i).ToArray();
+        latency.Axes.Left.SetTicks(ticks, ticks.Select(t => Math.Pow(10, t).ToString("#,0", CultureInfo.InvariantCulture).Replace(',', ' ')).ToArray());
         latency.Axes.Bottom.SetTicks(positions, labels);
-        latency.Axes.SetLimitsY(0, 5.3);
+        latency.Axes.SetLimitsY(0, top + 0.2);
         latency.Axes.SetLimitsX(-0.6, ok.Count - 0.4);
         latency.ShowLegend(Alignment.UpperLeft);
 
