@@ -7,6 +7,7 @@
 #   ./build.sh package  build, then make an .rpm and a .deb in out/packages/ with the same payload as install
 # install/uninstall honour DESTDIR (stage into a directory; systemctl is never run then) and PREFIX.
 # NO_BUILD=1 installs or packages the already published out/app without rebuilding; PACKAGE_DIR overrides out/packages.
+#   ./build.sh bench [ARGS]  build, then run the lab macro benchmark (root): out/bin/multicast bench ARGS
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
@@ -329,5 +330,6 @@ case "${1:-build}" in
   install) do_install ;;
   uninstall) do_uninstall ;;
   package) do_package ;;
-  *) say "usage: ./build.sh [build|test|install|uninstall|package]"; exit 2 ;;
+  bench) shift; ensure_prerequisites; build_native; publish_app; exec "$OUT/bin/multicast" bench "$@" ;;
+  *) say "usage: ./build.sh [build|test|bench [ARGS]|install|uninstall|package]"; exit 2 ;;
 esac

@@ -29,6 +29,7 @@ public static class Program
                 "client_reload_list" => ReloadList.Run("multic", args),
                 "demo" => Demo.DemoCommand.Run(args),
                 "tool" => Tools.TrafficTool.Run(args),
+                "bench" => Bench.BenchCommand.Run(args),
                 "multicast" when args.Length == 0 || args[0] is "-H" or "--help" or "-h" => Usage(),
                 "multicast" => throw new UsageException($"unknown option '{args[0]}'"),
                 _ => throw new UsageException($"unknown command '{tool}'"),

@@ -22,7 +22,7 @@ public static class ClientAdmin
         multic_admin -P -i {ip} -p {port}
         multic_admin -L
         multic_admin -H
-        multic_admin -R [--interface IF] [--engine ring|socket]
+        multic_admin -R [--interface IF] [--engine ring|socket] [--idle spin|yield|park[:MICROS]]
         Options:
         -A/--add add multicast server ip and port
         -D/--delete del multicast server ip and port
@@ -49,7 +49,7 @@ public static class ClientAdmin
     public static int Run(string[] args)
     {
         if (args.Length == 0 || args is ["-help"]) return Help();
-        ParsedOptions o = ParsedOptions.Parse(args, Specs, a => a.StartsWith("--interface") || a.StartsWith("--engine"));
+        ParsedOptions o = ParsedOptions.Parse(args, Specs, a => a.StartsWith("--interface") || a.StartsWith("--engine") || a.StartsWith("--idle"));
         char command = AdminCommand.Single(o, "ADCPLHR");
         if (command != 'R' && o.DaemonArgs.Count > 0) throw new UsageException($"{o.DaemonArgs[0]} goes with -R only");
         var ctx = new AdminContext("multic");

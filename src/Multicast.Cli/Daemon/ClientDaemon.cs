@@ -35,7 +35,7 @@ public static class ClientDaemon
         using var dropRule = new CopyDropRule(iface);
         dropRule.Apply(table.Servers);
         using var delivery = new RawSocketTxSlots(capacity: 64, multicastInterface: iface);
-        using IClientEngine engine = running = EngineFactory.CreateClient(options.Engine, iface, forwarder, delivery, log);
+        using IClientEngine engine = running = EngineFactory.CreateClient(options.Engine, iface, forwarder, delivery, log, options.Idle);
         engine.Apply(table);
         var reloadLock = new object();
         string Reload()

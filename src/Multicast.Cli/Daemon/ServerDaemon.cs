@@ -23,7 +23,7 @@ public static class ServerDaemon
         string iface = options.Interface ?? InterfaceLookup.DefaultInterface();
         var table = new FanoutTable(config, null);
         forwarder.Publish(table);
-        using IServerEngine engine = running = EngineFactory.CreateServer(options.Engine, iface, forwarder, log);
+        using IServerEngine engine = running = EngineFactory.CreateServer(options.Engine, iface, forwarder, log, options.Idle);
         engine.Apply(table);
         var reloadLock = new object();
         string Reload()
