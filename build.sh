@@ -55,7 +55,17 @@ build_native() {
 }
 
 publish_app() {
-  dotnet publish src/Multicast.Cli/Multicast.Cli.csproj -c Release -o "$OUT/app" --nologo -v quiet
+  # Publishing for this machine's runtime identifier keeps only its native assets (the plotting library ships
+  # SkiaSharp/HarfBuzz for every OS and CPU: ~500 MB instead of ~30 MB).
+  local rid
+  case "$(uname -m)" in
+    x86_64) rid=linux-x64 ;;
+    aarch64|arm64) rid=linux-arm64 ;;
+    *) rid="" ;;
+  esac
+  rm -rf "$OUT/app"
+  dotnet publish src/Multicast.Cli/Multicast.Cli.csproj -c Release -o "$OUT/app" --nologo -v quiet \
+    ${rid:+-r "$rid" --self-contained false}
   mkdir -p "$OUT/bin"
   local name
   for name in multicast multis_admin multic_admin server_reload_list client_reload_list; do
@@ -245,7 +255,7 @@ CONTROL
   { echo '#!/bin/sh'; echo 'set -e'; echo '[ "$1" = remove ] || exit 0'; script_preremove; } > "$work/DEBIAN/prerm"
   { echo '#!/bin/sh'; echo 'set -e'; script_postremove; } > "$work/DEBIAN/postrm"
   chmod 0755 "$work/DEBIAN/postinst" "$work/DEBIAN/prerm" "$work/DEBIAN/postrm"
-  dpkg-deb --root-owner-group -Zxz --build "$work" "$dest/${PACKAGE_NAME}_${PACKAGE_VERSION}-${PACKAGE_RELEASE}_${arch}.deb" >/dev/null
+  dpkg-deb --root-owner-group -Zgzip -z6 --build "$work" "$dest/${PACKAGE_NAME}_${PACKAGE_VERSION}-${PACKAGE_RELEASE}_${arch}.deb" >/dev/null
   rm -rf "$work"
 }
 
@@ -294,7 +304,7 @@ SPEC
     done < <(cd "$stage" && find . -type d | sed 's|^\.||' | sort)
     (cd "$stage" && find . ! -type d | sed 's|^\.||' | sort)
   } > "$spec"
-  rpmbuild -bb --quiet --define "_topdir $top" --define "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm" "$spec" >/dev/null
+  rpmbuild -bb --quiet --define "_topdir $top" --define "_binary_payload w6.gzdio" --define "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm" "$spec" >/dev/null
   for path in "$top"/RPMS/*.rpm; do cp "$path" "$dest/"; done
   rm -rf "$top"
 }
