@@ -24,12 +24,12 @@ public sealed record DaemonOptions(string? Interface, string? Engine)
                 default:
                     if (a.StartsWith("--interface=")) iface = a["--interface=".Length..];
                     else if (a.StartsWith("--engine=")) engine = a["--engine=".Length..];
-                    else throw new UsageException($"unknown option {a} for -R (accepted: --interface IF, --engine ring|socket)");
+                    else throw new UsageException($"unknown option {a} for -R (accepted: --interface IF, --engine ring|socket|pcap)");
                     break;
             }
         }
-        if (engine is not (null or EngineNames.Ring or EngineNames.Socket))
-            throw new UsageException($"unknown engine '{engine}' (expected ring or socket)");
+        if (engine is not (null or EngineNames.Ring or EngineNames.Socket or EngineNames.Pcap))
+            throw new UsageException($"unknown engine '{engine}' (expected ring, socket or pcap)");
         return new DaemonOptions(iface, engine);
     }
 }

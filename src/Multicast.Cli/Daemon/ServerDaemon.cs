@@ -19,7 +19,9 @@ public static class ServerDaemon
         ILogger log = runtime.Logger;
         string configPath = Path.Combine(runtime.ConfigDirectory, ServerConfig.FileName);
         ServerConfig config = LoadOrEmpty(configPath, log);
-        string iface = options.Interface ?? InterfaceLookup.DefaultInterface();
+        // Windows has no /proc/net/route: the NIC holding the default gateway, as its Npcap device.
+        string iface = options.Interface ?? (OperatingSystem.IsWindows()
+            ? Multicast.Pcap.PcapDevices.DefaultWindowsInterface() : InterfaceLookup.DefaultInterface());
         var table = new FanoutTable(config, null);
         forwarder.Publish(table);
         using IServerEngine engine = EngineFactory.CreateServer(options.Engine, iface, forwarder, log);
