@@ -67,6 +67,7 @@ public sealed unsafe class PcapCapture : IDisposable
             if (direction is int d && LibPcap.SetDirection(Handle, d) != 0)
                 throw new InvalidOperationException($"{device.Name}: pcap_setdirection({d}): {LibPcap.Error(Handle)}");
             Install(filter);
+            _self = GCHandle.Alloc(this);
         }
         catch
         {
@@ -97,29 +98,37 @@ public sealed unsafe class PcapCapture : IDisposable
 
     public void Run(IFrameSink sink, CancellationToken stop)
     {
-        _sink = sink;
-        _self = GCHandle.Alloc(this);
         lock (_filterLock) _running = true;
         using CancellationTokenRegistration registration = stop.Register(() => LibPcap.BreakLoop(Handle));
         try
         {
-            byte* user = (byte*)GCHandle.ToIntPtr(_self);
-            while (!stop.IsCancellationRequested)
-            {
-                InstallPending();
-                int n = LibPcap.Dispatch(Handle, -1, &OnPacket, user);
-                if (_callbackError is { } error) throw new InvalidOperationException("capture callback failed", error);
-                if (n == -1) throw new InvalidOperationException($"{Device.Name}: pcap_dispatch: {LibPcap.Error(Handle)}");
-                Batches++;
-                sink.EndBatch();
-            }
+            while (!stop.IsCancellationRequested) DispatchOnce(sink);
         }
         finally
         {
             lock (_filterLock) _running = false;
             InstallPending();
-            _self.Free();
         }
+    }
+
+    /// <summary>
+    /// One pcap_dispatch: every frame already buffered (or waits up to the read timeout for the first), then
+    /// <see cref="IFrameSink.EndBatch"/>. Returns the number of frames. Allocates nothing.
+    /// </summary>
+    public int DispatchOnce(IFrameSink sink)
+    {
+        InstallPending();
+        _sink = sink;
+        int n = LibPcap.Dispatch(Handle, -1, &OnPacket, (byte*)GCHandle.ToIntPtr(_self));
+        if (_callbackError is { } error)
+        {
+            _callbackError = null;
+            throw new InvalidOperationException("capture callback failed", error);
+        }
+        if (n == -1) throw new InvalidOperationException($"{Device.Name}: pcap_dispatch: {LibPcap.Error(Handle)}");
+        Batches++;
+        sink.EndBatch();
+        return Math.Max(n, 0);
     }
 
     private void InstallPending()
@@ -151,5 +160,9 @@ public sealed unsafe class PcapCapture : IDisposable
         }
     }
 
-    public void Dispose() => Device.Close();
+    public void Dispose()
+    {
+        Device.Close();
+        if (_self.IsAllocated) _self.Free();
+    }
 }

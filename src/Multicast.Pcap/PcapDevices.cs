@@ -23,12 +23,25 @@ public static class PcapDevices
         LibPcapLiveDevice device = LibPcapLiveDeviceList.New().FirstOrDefault(d => d.Name == pcapName)
             ?? throw new InvalidOperationException($"no capture device {name} (is {(OperatingSystem.IsWindows() ? "Npcap" : "libpcap")} installed, and are we privileged?)");
         if (nic is null) throw new InvalidOperationException($"interface {name} has no network interface entry");
-        IPv4InterfaceProperties? v4 = nic.GetIPProperties().GetIPv4Properties();
         byte[] macBytes = nic.GetPhysicalAddress().GetAddressBytes();
         ulong mac = 0;
         foreach (byte b in macBytes) mac = mac << 8 | b;
-        int mtu = v4?.Mtu > 0 ? v4.Mtu : 1500;
-        return new CaptureInterface(device, v4?.Index ?? 0, macBytes.Length == 6 ? mac : 0, mtu);
+        // On Linux .NET reads the MTU from /sys/class/net, which shows the namespace sysfs was mounted in, not the
+        // calling thread's: inside a test or container namespace it can be missing, so ask the kernel directly.
+        int index = 0, mtu = 0;
+        try
+        {
+            IPv4InterfaceProperties? v4 = nic.GetIPProperties().GetIPv4Properties();
+            index = v4?.Index ?? 0;
+            mtu = v4?.Mtu ?? 0;
+        }
+        catch (Exception e) when (e is NetworkInformationException or IOException or UnauthorizedAccessException or PlatformNotSupportedException) { }
+        if (!OperatingSystem.IsWindows())
+        {
+            if (index <= 0) index = (int)LinuxInterface.Index(nic.Name);
+            if (mtu <= 0) mtu = LinuxInterface.Mtu(nic.Name);
+        }
+        return new CaptureInterface(device, index, macBytes.Length == 6 ? mac : 0, mtu > 0 ? mtu : 1500);
     }
 
     /// <summary>
@@ -44,4 +57,38 @@ public static class PcapDevices
         }
         throw new InvalidOperationException("no interface with an IPv4 default gateway; pass --interface NAME");
     }
+}
+
+/// <summary>Index and MTU from the kernel (if_nametoindex, SIOCGIFMTU) in the calling thread's namespace.</summary>
+internal static unsafe partial class LinuxInterface
+{
+    private const int SiocGifMtu = 0x8921;
+
+    public static uint Index(string name) => if_nametoindex(name);
+
+    public static int Mtu(string name)
+    {
+        int fd = socket(2, 2, 0); // AF_INET, SOCK_DGRAM
+        if (fd < 0) return 0;
+        try
+        {
+            byte* ifreq = stackalloc byte[40];
+            new Span<byte>(ifreq, 40).Clear();
+            int n = System.Text.Encoding.ASCII.GetBytes(name, new Span<byte>(ifreq, 15));
+            return ioctl(fd, SiocGifMtu, ifreq) == 0 ? *(int*)(ifreq + 16) : 0;
+        }
+        finally { close(fd); }
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
+    private static partial uint if_nametoindex(string name);
+
+    [System.Runtime.InteropServices.LibraryImport("libc")]
+    private static partial int socket(int domain, int type, int protocol);
+
+    [System.Runtime.InteropServices.LibraryImport("libc")]
+    private static partial int ioctl(int fd, nuint request, byte* argument);
+
+    [System.Runtime.InteropServices.LibraryImport("libc")]
+    private static partial int close(int fd);
 }

@@ -17,8 +17,11 @@ public static class PcapFilterBuilder
     /// </summary>
     public const int MaxListedGroups = 512;
 
-    /// <summary>Matches nothing: with no groups configured the proxy must capture nothing, not everything.</summary>
-    public const string MatchNothing = "ip and not ip";
+    /// <summary>
+    /// Matches nothing: with no groups configured the proxy must capture nothing, not everything. No frame is a byte
+    /// long; a constant-false expression would be refused by libpcap's optimiser ("rejects all packets").
+    /// </summary>
+    public const string MatchNothing = "less 1";
 
     /// <param name="sourceMac">
     /// When the platform cannot select outgoing frames (Npcap has no pcap_setdirection), only frames this host sent.
