@@ -12,10 +12,11 @@ namespace Multicast.Cli.Daemon;
 /// <summary>`multis_admin -R`: the server in the foreground.</summary>
 public static class ServerDaemon
 {
-    public static int Run(DaemonOptions options)
+    /// <param name="stopping">Cancelled by the Windows service host on stop; signals stop it everywhere.</param>
+    public static int Run(DaemonOptions options, CancellationToken stopping = default)
     {
         var forwarder = new ServerForwarder();
-        using var runtime = new DaemonRuntime("multis", () => Stats(forwarder));
+        using var runtime = new DaemonRuntime("multis", () => Stats(forwarder), stopping);
         ILogger log = runtime.Logger;
         string configPath = Path.Combine(runtime.ConfigDirectory, ServerConfig.FileName);
         ServerConfig config = LoadOrEmpty(configPath, log);
