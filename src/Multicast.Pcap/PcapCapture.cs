@@ -45,17 +45,21 @@ public sealed unsafe class PcapCapture : IDisposable
     /// <see cref="LibPcap.DirectionOut"/> / <see cref="LibPcap.DirectionIn"/> to capture only what this host sends or
     /// receives (pcap_setdirection: libpcap on Linux; Npcap cannot), null for both.
     /// </param>
-    public PcapCapture(LibPcapLiveDevice device, string filter, int? direction, ILogger logger, int readTimeoutMs = 100)
+    /// <param name="mtu">
+    /// Sizes the snap length: libpcap's ring frames are as large as the snap length, so a 64 KiB snap length would
+    /// leave room for only a hundred-odd frames and drop bursts. Longer frames are reported truncated (and counted).
+    /// </param>
+    public PcapCapture(LibPcapLiveDevice device, string filter, int? direction, ILogger logger, int mtu, int readTimeoutMs = 100)
     {
         _logger = logger;
         Device = device;
         var config = new DeviceConfiguration
         {
             Mode = DeviceModes.MaxResponsiveness,
-            Snaplen = 65535 + 18,
+            Snaplen = Math.Max(mtu, 1500) + 18, // Ethernet + one VLAN tag
             ReadTimeout = readTimeoutMs,
             Immediate = true,
-            BufferSize = 8 << 20,
+            BufferSize = 32 << 20,
         };
         config.ConfigurationFailed += (_, e) => logger.LogDebug("pcap option {Property} not applied: {Message}", e.Property, e.Message);
         device.Open(config);

@@ -28,7 +28,7 @@ public sealed class PcapClientEngine : IClientEngine, IFrameSink
         _delivery = delivery;
         _logger = logger;
         CaptureInterface nic = PcapDevices.Find(interfaceName);
-        _capture = new PcapCapture(nic.Device, Filter(forwarder.Table), OperatingSystem.IsWindows() ? null : LibPcap.DirectionIn, logger);
+        _capture = new PcapCapture(nic.Device, Filter(forwarder.Table), OperatingSystem.IsWindows() ? null : LibPcap.DirectionIn, logger, nic.Mtu);
     }
 
     private static string Filter(ClientTable table) => PcapFilterBuilder.ClientCapture(table.Servers.ToArray(), ProxyMarker.Tos);

@@ -44,7 +44,7 @@ public sealed class PcapServerEngine : IServerEngine, IFrameSink
             if (Interface.Mac == 0) throw new NotSupportedException($"{interfaceName} has no Ethernet address; the pcap engine frames Ethernet");
             // Npcap cannot select the direction, so the filter keeps to frames this host sent.
             _filterMac = OperatingSystem.IsWindows() ? Interface.Mac : null;
-            _capture = new PcapCapture(Interface.Device, Filter(forwarder.Table), OperatingSystem.IsWindows() ? null : LibPcap.DirectionOut, logger);
+            _capture = new PcapCapture(Interface.Device, Filter(forwarder.Table), OperatingSystem.IsWindows() ? null : LibPcap.DirectionOut, logger, Interface.Mtu);
             Slots = OperatingSystem.IsWindows()
                 ? new NpcapSendQueueTxSlots(_capture.Handle, resolver, slowPath, Interface.Mac, Interface.Mtu)
                 : new LibpcapInjectTxSlots(_capture.Handle, resolver, slowPath, Interface.Mac, Interface.Mtu);
