@@ -20,7 +20,7 @@ public static class PcapDevices
             n.Name == name || n.Id == name || NpfPrefix + n.Id == name
             || string.Equals(n.Name, name, StringComparison.OrdinalIgnoreCase) && OperatingSystem.IsWindows());
         string pcapName = nic is not null && OperatingSystem.IsWindows() ? NpfPrefix + nic.Id : nic?.Name ?? name;
-        LibPcapLiveDevice device = LibPcapLiveDeviceList.New().FirstOrDefault(d => d.Name == pcapName)
+        LibPcapLiveDevice device = Devices().FirstOrDefault(d => d.Name == pcapName)
             ?? throw new InvalidOperationException($"no capture device {name} (is {(OperatingSystem.IsWindows() ? "Npcap" : "libpcap")} installed, and are we privileged?)");
         if (nic is null) throw new InvalidOperationException($"interface {name} has no network interface entry");
         byte[] macBytes = nic.GetPhysicalAddress().GetAddressBytes();
@@ -42,6 +42,17 @@ public static class PcapDevices
             if (mtu <= 0) mtu = LinuxInterface.Mtu(nic.Name);
         }
         return new CaptureInterface(device, index, macBytes.Length == 6 ? mac : 0, mtu > 0 ? mtu : 1500);
+    }
+
+    private static LibPcapLiveDeviceList Devices()
+    {
+        try { return LibPcapLiveDeviceList.New(); }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException)
+        {
+            throw new InvalidOperationException(OperatingSystem.IsWindows()
+                ? "Npcap is not installed (wpcap.dll not found): install it from https://npcap.com"
+                : "libpcap is not installed (libpcap.so.1 not found): apt-get install libpcap0.8");
+        }
     }
 
     /// <summary>
