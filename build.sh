@@ -2,6 +2,12 @@
 # Builds the native shim and the .NET app into out/, and runs the tests.
 #   ./build.sh          check prerequisites (installing missing Debian packages when root), build, publish to out/
 #   ./build.sh test     build, then run every test (unit and end-to-end); ends with "N passed, N failed"
+#   sudo ./build.sh install     build, then install under $PREFIX (default /usr/local) with systemd units
+#   sudo ./build.sh uninstall   remove what install put in place, except /etc/multicast (the configuration)
+#   ./build.sh package  build, then make an .rpm and a .deb in out/packages/ with the same payload as install
+# install/uninstall honour DESTDIR (stage into a directory; systemctl is never run then) and PREFIX.
+# NO_BUILD=1 installs or packages the already published out/app without rebuilding; PACKAGE_DIR overrides out/packages.
+#   ./build.sh bench [ARGS]  build, then run the lab macro benchmark (root): out/bin/multicast bench ARGS
 #   ./build.sh publish-windows   self-contained win-x64 server into out/win-x64 (proves the Windows build; CI runs it)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -99,9 +105,244 @@ run_tests() {
   [ "$status" -eq 0 ] && [ "${failed:-0}" -eq 0 ]
 }
 
+
+PREFIX=${PREFIX:-/usr/local}
+PREFIX=${PREFIX%/}
+DESTDIR=${DESTDIR:-}
+DESTDIR=${DESTDIR%/}
+CONFIG_DIR=/etc/multicast
+TOOLS=(multicast multis_admin multic_admin server_reload_list client_reload_list)
+PACKAGE_NAME=multicast
+PACKAGE_VERSION=${VERSION:-0.1.0}
+PACKAGE_RELEASE=1
+
+# systemd only reads units from its search path: /usr/local/lib and /usr/lib are in it, other prefixes are not.
+unit_dir() {
+  case "$PREFIX" in
+    /usr/local|/usr) echo "$PREFIX/lib/systemd/system" ;;
+    *) echo /etc/systemd/system ;;
+  esac
+}
+
+# The units run the daemons in the foreground: systemd restarts them on a crash, stop sends SIGTERM (a clean
+# stop), reload sends SIGHUP (re-read the config file). multis_monitord is the seed manual's name for the server.
+write_unit() {
+  local role=$1 tool=$2 what=$3 file=$4 var
+  var=$(tr '[:lower:]' '[:upper:]' <<<"$role")_OPTIONS
+  cat > "$file" <<UNIT
+[Unit]
+Description=Multicast proxy $what ($role)
+Documentation=file://$PREFIX/share/doc/multicast/README.md
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=simple
+Environment=MULTICAST_CONFIG_DIR=$CONFIG_DIR
+# Optional daemon options, e.g. $var="--interface eth0 --engine socket"
+EnvironmentFile=-$CONFIG_DIR/$role.env
+ExecStart=$PREFIX/bin/$tool -R \$$var
+ExecReload=/bin/kill -HUP \$MAINPID
+Restart=on-failure
+RestartSec=2
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+}
+
+systemd_running() { [ -z "$DESTDIR" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
+
+need_app() {
+  if [ "${NO_BUILD:-0}" != 1 ]; then ensure_prerequisites; build_native; publish_app; fi
+  if [ ! -x "$OUT/app/multicast" ]; then
+    say "error: $OUT/app/multicast is missing; run ./build.sh first"
+    exit 1
+  fi
+}
+
+# Puts every installed file under $1 (a staging root, or "" for the live system). The package payloads are made
+# by the same function, so install and packages cannot drift apart.
+stage_files() {
+  local root=$1 lib="$1$PREFIX/lib/multicast" bin="$1$PREFIX/bin" units="$1$(unit_dir)" name
+  rm -rf "$lib"
+  mkdir -p "$lib" "$bin" "$units" "$1$PREFIX/share/doc/multicast"
+  cp -a "$OUT/app/." "$lib/"
+  chmod -R u+rwX,go+rX,go-w "$lib"
+  for name in "${TOOLS[@]}"; do
+    cat > "$bin/$name" <<LAUNCHER
+#!/bin/sh
+exec $PREFIX/lib/multicast/multicast --as $name "\$@"
+LAUNCHER
+    chmod 0755 "$bin/$name"
+  done
+  write_unit multis multis_admin server "$units/multis.service"
+  write_unit multic multic_admin client "$units/multic.service"
+  ln -sfn multis.service "$units/multis_monitord.service"
+  chmod 0644 "$units/multis.service" "$units/multic.service"
+  install -m 0644 README.md "$1$PREFIX/share/doc/multicast/README.md"
+  # The configuration directory is created, never overwritten: it holds the user's groups and members.
+  [ -d "$1$CONFIG_DIR" ] || install -d -m 0755 "$1$CONFIG_DIR"
+}
+
+do_install() {
+  if [ -z "$DESTDIR" ] && [ "$(id -u)" -ne 0 ]; then say "error: install needs root (sudo ./build.sh install), or set DESTDIR"; exit 1; fi
+  need_app
+  stage_files "$DESTDIR"
+  if systemd_running; then
+    systemctl daemon-reload
+    systemctl enable multis.service multic.service >/dev/null 2>&1 || say "warning: systemctl enable failed"
+    systemctl try-restart multis.service multic.service || true
+  fi
+  say "installed under ${DESTDIR}$PREFIX (units in ${DESTDIR}$(unit_dir)); config in ${DESTDIR}$CONFIG_DIR"
+  say "start with: sudo service multis start   (or multic; multis_monitord is the same unit as multis)"
+}
+
+do_uninstall() {
+  if [ -z "$DESTDIR" ] && [ "$(id -u)" -ne 0 ]; then say "error: uninstall needs root (sudo ./build.sh uninstall), or set DESTDIR"; exit 1; fi
+  local units name
+  units="$DESTDIR$(unit_dir)"
+  if systemd_running; then
+    systemctl disable --now multis.service multic.service >/dev/null 2>&1 || true
+  fi
+  rm -f "$units/multis.service" "$units/multic.service" "$units/multis_monitord.service"
+  for name in "${TOOLS[@]}"; do rm -f "$DESTDIR$PREFIX/bin/$name"; done
+  rm -rf "$DESTDIR$PREFIX/lib/multicast" "$DESTDIR$PREFIX/share/doc/multicast"
+  if systemd_running; then systemctl daemon-reload; fi
+  say "uninstalled from ${DESTDIR}$PREFIX; kept $DESTDIR$CONFIG_DIR"
+}
+
+# Maintainer scripts shared by the .deb and the .rpm ($1 is what each packaging system passes).
+script_post() {
+  cat <<'SCRIPT'
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+  systemctl daemon-reload || true
+  systemctl enable multis.service multic.service >/dev/null 2>&1 || true
+  systemctl try-restart multis.service multic.service >/dev/null 2>&1 || true
+fi
+SCRIPT
+}
+script_preremove() {
+  cat <<'SCRIPT'
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+  systemctl disable --now multis.service multic.service >/dev/null 2>&1 || true
+fi
+SCRIPT
+}
+script_postremove() {
+  cat <<'SCRIPT'
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then systemctl daemon-reload || true; fi
+SCRIPT
+}
+
+build_deb() {
+  local stage=$1 dest=$2 arch work
+  arch=$(dpkg --print-architecture)
+  work=$(mktemp -d)
+  chmod 0755 "$work"
+  cp -a "$stage/." "$work/"
+  mkdir -p "$work/DEBIAN"
+  cat > "$work/DEBIAN/control" <<CONTROL
+Package: $PACKAGE_NAME
+Version: $PACKAGE_VERSION-$PACKAGE_RELEASE
+Architecture: $arch
+Maintainer: Multicast maintainers <root@localhost>
+Section: net
+Priority: optional
+Description: multicast proxy for networks without multicast (cloud VPCs)
+ multis copies an application's multicast datagrams to unicast members; multic
+ turns them back into multicast on each member. Needs the .NET 10 runtime.
+CONTROL
+  { echo '#!/bin/sh'; echo 'set -e'; echo '[ "$1" = configure ] || exit 0'; script_post; } > "$work/DEBIAN/postinst"
+  { echo '#!/bin/sh'; echo 'set -e'; echo '[ "$1" = remove ] || exit 0'; script_preremove; } > "$work/DEBIAN/prerm"
+  { echo '#!/bin/sh'; echo 'set -e'; script_postremove; } > "$work/DEBIAN/postrm"
+  chmod 0755 "$work/DEBIAN/postinst" "$work/DEBIAN/prerm" "$work/DEBIAN/postrm"
+  dpkg-deb --root-owner-group -Zxz --build "$work" "$dest/${PACKAGE_NAME}_${PACKAGE_VERSION}-${PACKAGE_RELEASE}_${arch}.deb" >/dev/null
+  rm -rf "$work"
+}
+
+build_rpm() {
+  local stage=$1 dest=$2 top spec path
+  top=$(mktemp -d)
+  mkdir -p "$top"/{BUILD,RPMS,SOURCES,SPECS,SRPMS}
+  spec="$top/SPECS/$PACKAGE_NAME.spec"
+  {
+    cat <<SPEC
+Name: $PACKAGE_NAME
+Version: $PACKAGE_VERSION
+Release: $PACKAGE_RELEASE
+Summary: Multicast proxy for networks without multicast (cloud VPCs)
+License: Proprietary
+# The payload is a published .NET app: no stripping, no debug package, no generated library dependencies.
+AutoReqProv: no
+%global debug_package %{nil}
+%global __os_install_post %{nil}
+%global _build_id_links none
+
+%description
+multis copies an application's multicast datagrams to unicast members; multic turns them back into multicast on
+each member. Needs the .NET 10 runtime.
+
+%install
+mkdir -p %{buildroot}
+cp -a $stage/. %{buildroot}/
+
+%post
+SPEC
+    script_post
+    echo '%preun'
+    echo 'if [ "$1" -eq 0 ]; then'
+    script_preremove
+    echo 'fi'
+    echo '%postun'
+    script_postremove
+    echo '%files'
+    echo '%defattr(-,root,root,-)'
+    # Directories the package owns; everything else is listed file by file.
+    while IFS= read -r path; do
+      case "$path" in
+        "$PREFIX/lib/multicast"|"$PREFIX/lib/multicast/"*|"$PREFIX/share/doc/multicast"|"$CONFIG_DIR") echo "%dir $path" ;;
+      esac
+    done < <(cd "$stage" && find . -type d | sed 's|^\.||' | sort)
+    (cd "$stage" && find . ! -type d | sed 's|^\.||' | sort)
+  } > "$spec"
+  rpmbuild -bb --quiet --define "_topdir $top" --define "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm" "$spec" >/dev/null
+  for path in "$top"/RPMS/*.rpm; do cp "$path" "$dest/"; done
+  rm -rf "$top"
+}
+
+do_package() {
+  command -v dpkg-deb >/dev/null 2>&1 || { say "error: dpkg-deb is missing (sudo apt-get install -y dpkg)"; exit 1; }
+  if ! command -v rpmbuild >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+      say "installing rpm (for rpmbuild)"
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rpm >/dev/null
+    else
+      say "error: rpmbuild is missing (sudo apt-get install -y rpm)"; exit 1
+    fi
+  fi
+  need_app
+  local stage dest=${PACKAGE_DIR:-$OUT/packages}
+  stage=$(mktemp -d)
+  chmod 0755 "$stage"
+  DESTDIR=$stage stage_files "$stage"
+  rm -rf "$dest"
+  mkdir -p "$dest"
+  build_deb "$stage" "$dest"
+  build_rpm "$stage" "$dest"
+  rm -rf "$stage"
+  say "packages: $(cd "$dest" && echo *)"
+  ls "$dest"/*.deb "$dest"/*.rpm
+}
+
 case "${1:-build}" in
   build) ensure_prerequisites; build_native; publish_app; say "built: out/bin/ (try: sudo out/bin/multicast demo)" ;;
   test) ensure_prerequisites; build_native; publish_app; run_tests ;;
+  install) do_install ;;
+  uninstall) do_uninstall ;;
+  package) do_package ;;
+  bench) shift; ensure_prerequisites; build_native; publish_app; exec "$OUT/bin/multicast" bench "$@" ;;
   publish-windows) ensure_prerequisites; publish_windows ;;
-  *) say "usage: ./build.sh [build|test|publish-windows]"; exit 2 ;;
+  *) say "usage: ./build.sh [build|test|bench [ARGS]|install|uninstall|package|publish-windows]"; exit 2 ;;
 esac

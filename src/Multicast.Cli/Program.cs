@@ -33,6 +33,7 @@ public static class Program
                 "udptopoint" => Multicast.Windows.UdptopointService.Run(ConfigFile.Directory,
                     stop => Daemon.ServerDaemon.Run(Daemon.DaemonOptions.Parse(args), stop)),
                 "tool" => Tools.TrafficTool.Run(args),
+                "bench" => Bench.BenchCommand.Run(args),
                 "multicast" when args.Length == 0 || args[0] is "-H" or "--help" or "-h" => Usage(),
                 "multicast" => throw new UsageException($"unknown option '{args[0]}'"),
                 _ => throw new UsageException($"unknown command '{tool}'"),

@@ -18,7 +18,8 @@ public static class EngineFactory
     private static string DefaultEngine => OperatingSystem.IsWindows() ? EngineNames.Pcap : EngineNames.Ring;
 
     /// <param name="engine">The engine asked for with --engine; null = the default (ring, falling back to socket).</param>
-    public static IServerEngine CreateServer(string? engine, string interfaceName, ServerForwarder forwarder, ILogger logger) =>
+    /// <param name="idle">The ring engine's idle strategy (spin → yield → park); null = park at once.</param>
+    public static IServerEngine CreateServer(string? engine, string interfaceName, ServerForwarder forwarder, ILogger logger, IdleStrategy? idle = null) =>
         (engine ?? DefaultEngine) switch
         {
             EngineNames.Pcap when OperatingSystem.IsWindows() => PcapEngines.CreateWindowsServer(interfaceName, forwarder, logger),
@@ -26,21 +27,24 @@ public static class EngineFactory
                 nic => LinuxNextHops(nic, logger), _ => new RawSocketTxSlots(capacity: 128)),
             EngineNames.Socket => new SocketServerEngine(interfaceName, forwarder, logger),
             EngineNames.Ring => RingOrFallback<IServerEngine>(engine is null, interfaceName, logger,
-                () => new RingServerEngine(interfaceName, forwarder, logger),
+                () => new RingServerEngine(interfaceName, forwarder, logger, RingOptions(idle)),
                 () => new SocketServerEngine(interfaceName, forwarder, logger)),
             _ => throw new ArgumentException($"unknown engine '{engine}' (expected one of: {string.Join(", ", ServerEngines)})"),
         };
 
-    public static IClientEngine CreateClient(string? engine, string interfaceName, ClientForwarder forwarder, ITxSlots delivery, ILogger logger) =>
+    public static IClientEngine CreateClient(string? engine, string interfaceName, ClientForwarder forwarder, ITxSlots delivery, ILogger logger, IdleStrategy? idle = null) =>
         (engine ?? DefaultEngine) switch
         {
             EngineNames.Pcap => new PcapClientEngine(interfaceName, forwarder, delivery, logger),
             EngineNames.Socket => new SocketClientEngine(interfaceName, forwarder, delivery, logger),
             EngineNames.Ring => RingOrFallback<IClientEngine>(engine is null, interfaceName, logger,
-                () => new RingClientEngine(interfaceName, forwarder, delivery, logger),
+                () => new RingClientEngine(interfaceName, forwarder, delivery, logger, RingOptions(idle)),
                 () => new SocketClientEngine(interfaceName, forwarder, delivery, logger)),
             _ => throw new ArgumentException($"unknown engine '{engine}' (expected one of: {string.Join(", ", ServerEngines)})"),
         };
+
+    private static RxRingOptions RingOptions(IdleStrategy? idle) =>
+        idle is IdleStrategy i ? RxRingOptions.Default with { Idle = i } : RxRingOptions.Default;
 
     /// <summary>
     /// The ring engine is the Linux default, so a host where it cannot run (shim not built, no Ethernet framing,

@@ -40,6 +40,14 @@ public sealed unsafe class PcapCapture : IDisposable
     /// <summary>Filters installed so far (constructor included).</summary>
     public int FilterChanges;
     public long Batches;
+    private long _drops;
+    private long _statsAt;
+
+    /// <summary>
+    /// Frames the kernel/driver dropped because the capture buffer was full (pcap_stats ps_drop + ps_ifdrop), read by
+    /// the capture thread about once a second: libpcap handles must not be queried from other threads.
+    /// </summary>
+    public long Drops => Interlocked.Read(ref _drops);
 
     /// <param name="direction">
     /// <see cref="LibPcap.DirectionOut"/> / <see cref="LibPcap.DirectionIn"/> to capture only what this host sends or
@@ -132,7 +140,16 @@ public sealed unsafe class PcapCapture : IDisposable
         if (n == -1) throw new InvalidOperationException($"{Device.Name}: pcap_dispatch: {LibPcap.Error(Handle)}");
         Batches++;
         sink.EndBatch();
+        long now = Environment.TickCount64;
+        if (now - _statsAt >= 1000) ReadStatistics(now);
         return Math.Max(n, 0);
+    }
+
+    private void ReadStatistics(long now)
+    {
+        _statsAt = now;
+        uint* stat = stackalloc uint[8];
+        if (LibPcap.Stats(Handle, stat) == 0) Interlocked.Exchange(ref _drops, (long)stat[1] + stat[2]);
     }
 
     private void InstallPending()

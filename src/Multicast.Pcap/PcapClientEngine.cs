@@ -21,6 +21,7 @@ public sealed class PcapClientEngine : IClientEngine, IFrameSink
 
     public string Name => EngineNames.Pcap;
     public PcapCapture Capture => _capture;
+    public long CaptureDrops => _capture.Drops;
 
     public PcapClientEngine(string interfaceName, ClientForwarder forwarder, ITxSlots delivery, ILogger logger)
     {

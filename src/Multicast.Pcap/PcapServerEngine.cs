@@ -26,6 +26,7 @@ public sealed class PcapServerEngine : IServerEngine, IFrameSink
     public CaptureInterface Interface { get; }
     public EthernetTxSlots Slots { get; }
     public PcapCapture Capture => _capture;
+    public long CaptureDrops => _capture.Drops;
 
     /// <param name="createResolver">The platform's next-hop resolver for the interface; owned by the engine.</param>
     /// <param name="createSlowPath">OS-routed sends for copies the engine cannot frame; owned by the engine.</param>

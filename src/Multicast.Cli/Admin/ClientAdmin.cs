@@ -22,7 +22,7 @@ public static class ClientAdmin
         multic_admin -P -i {ip} -p {port}
         multic_admin -L
         multic_admin -H
-        multic_admin -R [--interface IF] [--engine ring|socket]
+        multic_admin -R [--interface IF] [--engine ring|socket] [--idle spin|yield|park[:MICROS]]
         Options:
         -A/--add add multicast server ip and port
         -D/--delete del multicast server ip and port
@@ -49,7 +49,7 @@ public static class ClientAdmin
     public static int Run(string[] args)
     {
         if (args.Length == 0 || args is ["-help"]) return Help();
-        ParsedOptions o = ParsedOptions.Parse(args, Specs, a => a.StartsWith("--interface") || a.StartsWith("--engine"));
+        ParsedOptions o = ParsedOptions.Parse(args, Specs, a => a.StartsWith("--interface") || a.StartsWith("--engine") || a.StartsWith("--idle"));
         char command = AdminCommand.Single(o, "ADCPLHR");
         if (command != 'R' && o.DaemonArgs.Count > 0) throw new UsageException($"{o.DaemonArgs[0]} goes with -R only");
         var ctx = new AdminContext("multic");
@@ -137,17 +137,17 @@ public static class ClientAdmin
     private static int Stats(ParsedOptions o, AdminContext ctx)
     {
         AdminCommand.Only(o, "Pipgs", "stats");
+        // Arguments are checked before the daemon is asked, so a wrong command line is reported as such either way.
+        if (!o.Has('i') && (o.Has('p') || o.Has('g') || o.Has('s'))) throw new UsageException("a port needs -i SERVER_IP");
+        Func<ClientRouteConfig, bool>? match = o.Value('i') is { } ip ? Selector(o, AdminValues.Address(ip, 'i')) : null;
         JsonObject stats = ctx.Stats();
         JsonObject c = stats["counters"]!.AsObject();
-        if (!o.Has('i'))
+        if (match is null)
         {
-            if (o.Has('p') || o.Has('g') || o.Has('s')) throw new UsageException("a port needs -i SERVER_IP");
             Console.Out.Write($"rx packets  :  {c["delivered"]}\nrx bytes    :  {c["delivered_bytes"]}\n\n");
             foreach ((string name, JsonNode? value) in c) Console.Out.WriteLine($"{name,-26} :  {value}");
             return 0;
         }
-        uint server = AdminValues.Address(o.Value('i')!, 'i');
-        Func<ClientRouteConfig, bool> match = Selector(o, server);
         JsonObject? route = stats["routes"]!.AsArray().Select(n => n!.AsObject()).FirstOrDefault(r => match(new ClientRouteConfig(
             IpAddressV4.Parse(r["server_ip"]!.GetValue<string>()), r["server_port"]!.GetValue<ushort>(),
             IpAddressV4.Parse(r["group_ip"]!.GetValue<string>()), r["group_port"]!.GetValue<ushort>())));

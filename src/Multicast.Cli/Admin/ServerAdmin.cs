@@ -19,7 +19,7 @@ public static class ServerAdmin
         multis_admin -L -m {multi_ip}
         multis_admin -S
         multis_admin -H
-        multis_admin -R [--interface IF] [--engine ring|socket]
+        multis_admin -R [--interface IF] [--engine ring|socket] [--idle spin|yield|park[:MICROS]]
         Options:
         -A/--add add multicast group
         -D/--delete del multicast group
@@ -47,7 +47,7 @@ public static class ServerAdmin
     public static int Run(string[] args)
     {
         if (args.Length == 0 || args is ["-help"]) return Help();
-        ParsedOptions o = ParsedOptions.Parse(args, Specs, a => a.StartsWith("--interface") || a.StartsWith("--engine"));
+        ParsedOptions o = ParsedOptions.Parse(args, Specs, a => a.StartsWith("--interface") || a.StartsWith("--engine") || a.StartsWith("--idle"));
         char command = AdminCommand.Single(o, Commands);
         if (command != 'R' && o.DaemonArgs.Count > 0) throw new UsageException($"{o.DaemonArgs[0]} goes with -R only");
         var ctx = new AdminContext("multis");

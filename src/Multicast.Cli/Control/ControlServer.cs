@@ -59,14 +59,17 @@ public sealed class ControlServer : IDisposable
             try
             {
                 (int pid, uint uid) = PeerCredentials.Get(client);
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                // The command is read even from a peer about to be refused: closing with its bytes unread would
+                // reset the connection and the peer would see "connection reset" instead of the refusal.
+                string? command = await ReadLine(client, timeout.Token);
                 if (uid != 0 && uid != PeerCredentials.EffectiveUserId)
                 {
                     _logger.LogWarning("control: refused pid {Pid} uid {Uid} (only root or the daemon's user)", pid, uid);
-                    await client.SendAsync(Encoding.UTF8.GetBytes("error: permission denied\n"));
+                    await client.SendAsync(Encoding.UTF8.GetBytes("error: permission denied (only root or the daemon's user may use this socket)\n"));
+                    client.Shutdown(SocketShutdown.Both);
                     return;
                 }
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                string? command = await ReadLine(client, timeout.Token);
                 if (command is null) return;
                 string reply;
                 try { reply = _handler(command.Trim()); }

@@ -23,7 +23,8 @@ public static class ClientDaemon
     public static int Run(DaemonOptions options)
     {
         var forwarder = new ClientForwarder(DeliveryTtl);
-        using var runtime = new DaemonRuntime("multic", () => Stats(forwarder));
+        IClientEngine? running = null;
+        using var runtime = new DaemonRuntime("multic", () => Stats(forwarder, running));
         ILogger log = runtime.Logger;
         string configPath = Path.Combine(runtime.ConfigDirectory, ClientConfig.FileName);
         ClientConfig config = File.Exists(configPath) ? ClientConfig.Load(configPath) : ClientConfig.Empty;
@@ -34,7 +35,7 @@ public static class ClientDaemon
         using var dropRule = new CopyDropRule(iface);
         dropRule.Apply(table.Servers);
         using var delivery = new RawSocketTxSlots(capacity: 64, multicastInterface: iface);
-        using IClientEngine engine = EngineFactory.CreateClient(options.Engine, iface, forwarder, delivery, log);
+        using IClientEngine engine = running = EngineFactory.CreateClient(options.Engine, iface, forwarder, delivery, log, options.Idle);
         engine.Apply(table);
         var reloadLock = new object();
         string Reload()
@@ -65,12 +66,14 @@ public static class ClientDaemon
         {
             "reload" => Reload(),
             "list" => List(forwarder.Counters),
-            "stats" => Stats(forwarder).ToJsonString(),
+            "stats" => Stats(forwarder, engine).ToJsonString(),
             _ => "parameter error!",
         });
         log.LogInformation("multic started: interface {Interface}, engine {Engine}, {Routes} servers from {Path}",
             iface, engine.Name, config.Routes.Count, configPath);
         runtime.Ready();
+        if (ThreadScheduling.SetCurrentThreadNice(ThreadScheduling.DataPlaneNice) is int errno and not 0)
+            log.LogWarning("cannot raise the data-plane thread's priority (errno {Errno}); it competes with other work", errno);
         engine.Run(runtime.Stopping);
         log.LogInformation("multic stopped");
         return 0;
@@ -82,10 +85,11 @@ public static class ClientDaemon
         $"drop_pkt:\t{Volatile.Read(ref c.Received) - Volatile.Read(ref c.Delivered)}\n" +
         $"forward_pkt:\t{Volatile.Read(ref c.Delivered)}\n";
 
-    public static JsonObject Stats(ClientForwarder forwarder)
+    public static JsonObject Stats(ClientForwarder forwarder, IClientEngine? engine)
     {
         var counters = new JsonObject();
         foreach ((string name, long value) in forwarder.Counters.Snapshot()) counters[name] = value;
+        counters["capture_drops"] = engine?.CaptureDrops ?? 0;
         var routes = new JsonArray();
         foreach (ClientRoute r in forwarder.Table.Routes)
             routes.Add(new JsonObject

@@ -1,16 +1,19 @@
 using Multicast.Core.Engines;
+using Multicast.Linux.Ring;
 
 namespace Multicast.Cli.Daemon;
 
 /// <summary>Options shared by `multis_admin -R` and `multic_admin -R`.</summary>
 /// <param name="Engine">As given with --engine; null = the default (ring, or socket where the ring cannot run).</param>
-public sealed record DaemonOptions(string? Interface, string? Engine)
+/// <param name="Idle">As given with --idle (spin|yield|park[:MICROS]); null = park (the ring engine's default).</param>
+public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrategy? Idle = null)
 {
     /// <summary>Parses the daemon options that follow -R; anything else is a usage error.</summary>
     public static DaemonOptions Parse(IEnumerable<string> args)
     {
         string? iface = null;
         string? engine = null;
+        string? idle = null;
         using IEnumerator<string> e = args.GetEnumerator();
         while (e.MoveNext())
         {
@@ -21,15 +24,23 @@ public sealed record DaemonOptions(string? Interface, string? Engine)
                 case "-R" or "--run": break;
                 case "--interface" or "-I": iface = Value(a); break;
                 case "--engine": engine = Value(a); break;
+                case "--idle": idle = Value(a); break;
                 default:
                     if (a.StartsWith("--interface=")) iface = a["--interface=".Length..];
                     else if (a.StartsWith("--engine=")) engine = a["--engine=".Length..];
-                    else throw new UsageException($"unknown option {a} for -R (accepted: --interface IF, --engine ring|socket|pcap)");
+                    else if (a.StartsWith("--idle=")) idle = a["--idle=".Length..];
+                    else throw new UsageException($"unknown option {a} for -R (accepted: --interface IF, --engine ring|socket|pcap, --idle spin|yield|park[:MICROS])");
                     break;
             }
         }
         if (engine is not (null or EngineNames.Ring or EngineNames.Socket or EngineNames.Pcap))
             throw new UsageException($"unknown engine '{engine}' (expected ring, socket or pcap)");
-        return new DaemonOptions(iface, engine);
+        IdleStrategy? strategy = null;
+        if (idle is not null)
+        {
+            try { strategy = IdleStrategy.Parse(idle); }
+            catch (ArgumentException error) { throw new UsageException(error.Message); }
+        }
+        return new DaemonOptions(iface, engine, strategy);
     }
 }

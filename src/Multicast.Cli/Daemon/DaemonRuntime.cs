@@ -25,6 +25,7 @@ public sealed class DaemonRuntime : IDisposable
     private readonly object _statsLock = new();
     private readonly string _role;
     private IDisposable? _control;
+    private bool _ready;
 
     public ILoggerFactory LoggerFactory { get; }
     public Microsoft.Extensions.Logging.ILogger Logger { get; }
@@ -93,6 +94,7 @@ public sealed class DaemonRuntime : IDisposable
     /// <summary>Marks the daemon ready: pid file and periodic stats.</summary>
     public void Ready()
     {
+        _ready = true;
         File.WriteAllText(_pidFile, $"{Environment.ProcessId}\n");
         WriteStats();
         _statsTimer = new Timer(_ => WriteStats(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
@@ -137,8 +139,13 @@ public sealed class DaemonRuntime : IDisposable
         _statsTimer?.Dispose();
         _control?.Dispose();
         foreach (PosixSignalRegistration s in _signals) s.Dispose();
-        WriteStats();
-        try { File.Delete(_pidFile); } catch (IOException) { }
+        // A daemon that never became ready (e.g. refused because another one serves this directory) does not own
+        // the pid and stats files: touching them would hide the running daemon.
+        if (_ready)
+        {
+            WriteStats();
+            try { File.Delete(_pidFile); } catch (IOException) { }
+        }
         LoggerFactory.Dispose();
     }
 }

@@ -16,7 +16,8 @@ public static class ServerDaemon
     public static int Run(DaemonOptions options, CancellationToken stopping = default)
     {
         var forwarder = new ServerForwarder();
-        using var runtime = new DaemonRuntime("multis", () => Stats(forwarder), stopping);
+        IServerEngine? running = null;
+        using var runtime = new DaemonRuntime("multis", () => Stats(forwarder, running), stopping);
         ILogger log = runtime.Logger;
         string configPath = Path.Combine(runtime.ConfigDirectory, ServerConfig.FileName);
         ServerConfig config = LoadOrEmpty(configPath, log);
@@ -25,7 +26,7 @@ public static class ServerDaemon
             ? Multicast.Pcap.PcapDevices.DefaultWindowsInterface() : InterfaceLookup.DefaultInterface());
         var table = new FanoutTable(config, null);
         forwarder.Publish(table);
-        using IServerEngine engine = EngineFactory.CreateServer(options.Engine, iface, forwarder, log);
+        using IServerEngine engine = running = EngineFactory.CreateServer(options.Engine, iface, forwarder, log, options.Idle);
         engine.Apply(table);
         var reloadLock = new object();
         string Reload()
@@ -51,12 +52,14 @@ public static class ServerDaemon
         {
             "reload" => Reload(),
             "list" => List(forwarder.Counters),
-            "stats" => Stats(forwarder).ToJsonString(),
+            "stats" => Stats(forwarder, engine).ToJsonString(),
             _ => "parameter error!",
         });
         log.LogInformation("multis started: interface {Interface}, engine {Engine}, {Groups} groups from {Path}",
             iface, engine.Name, config.Groups.Count, configPath);
         runtime.Ready();
+        if (ThreadScheduling.SetCurrentThreadNice(ThreadScheduling.DataPlaneNice) is int errno and not 0)
+            log.LogWarning("cannot raise the data-plane thread's priority (errno {Errno}); it competes with other work", errno);
         engine.Run(runtime.Stopping);
         log.LogInformation("multis stopped");
         return 0;
@@ -76,10 +79,11 @@ public static class ServerDaemon
         $"forward_pkt:\t{Volatile.Read(ref c.Forwarded)}\n" +
         $"fwd_point_pkt:\t{Volatile.Read(ref c.CopiesSent)}\n";
 
-    public static JsonObject Stats(ServerForwarder forwarder)
+    public static JsonObject Stats(ServerForwarder forwarder, IServerEngine? engine)
     {
         var counters = new JsonObject();
         foreach ((string name, long value) in forwarder.Counters.Snapshot()) counters[name] = value;
+        counters["capture_drops"] = engine?.CaptureDrops ?? 0;
         var groups = new JsonArray();
         foreach (FanoutGroup g in forwarder.Table.Groups)
         {

@@ -209,13 +209,13 @@ public sealed partial class VpcLab : IDisposable
     }
 
     /// <summary>Starts a server (multis) on <paramref name="host"/> with the given config and waits for its PID file.</summary>
-    public LabDaemon StartServer(LabHost host, string engine, string configJson, TimeSpan? readyTimeout = null) =>
-        StartDaemon(DaemonKind.Server, host, engine, configJson, readyTimeout);
+    public LabDaemon StartServer(LabHost host, string engine, string configJson, TimeSpan? readyTimeout = null, params string[] extraArgs) =>
+        StartDaemon(DaemonKind.Server, host, engine, configJson, readyTimeout, extraArgs);
 
-    public LabDaemon StartClient(LabHost host, string engine, string configJson, TimeSpan? readyTimeout = null) =>
-        StartDaemon(DaemonKind.Client, host, engine, configJson, readyTimeout);
+    public LabDaemon StartClient(LabHost host, string engine, string configJson, TimeSpan? readyTimeout = null, params string[] extraArgs) =>
+        StartDaemon(DaemonKind.Client, host, engine, configJson, readyTimeout, extraArgs);
 
-    private LabDaemon StartDaemon(DaemonKind kind, LabHost host, string engine, string configJson, TimeSpan? readyTimeout)
+    private LabDaemon StartDaemon(DaemonKind kind, LabHost host, string engine, string configJson, TimeSpan? readyTimeout, string[] extraArgs)
     {
         string name = kind == DaemonKind.Server ? "multis" : "multic";
         string dir = Path.Combine(host.WorkDir, name);
@@ -223,7 +223,7 @@ public sealed partial class VpcLab : IDisposable
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, kind == DaemonKind.Server ? "server_cfg.json.txt" : "client_cfg.json.txt"), configJson);
         (string file, string[] lead) = kind == DaemonKind.Server ? Binaries.Server : Binaries.Client;
-        LabProcess p = Start(host, $"{name} --engine {engine}", file, [.. lead, "-R", "--interface", host.Interface, "--engine", engine],
+        LabProcess p = Start(host, $"{name} --engine {engine}", file, [.. lead, "-R", "--interface", host.Interface, "--engine", engine, .. extraArgs],
             new Dictionary<string, string> { ["MULTICAST_CONFIG_DIR"] = dir });
         var d = new LabDaemon(kind, host, engine, dir, p);
         try

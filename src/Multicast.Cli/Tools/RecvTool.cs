@@ -62,6 +62,12 @@ internal static class RecvTool
         s_stop = false;
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, StopOnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, StopOnSignal);
+        // SIGUSR1 prints a progress line (what arrived so far) and keeps receiving: the bench reads one per trial.
+        s_report = 0;
+        using var sigusr1 = OperatingSystem.IsLinux()
+            ? PosixSignalRegistration.Create((PosixSignal)10, c => { c.Cancel = true; Interlocked.Increment(ref s_report); })
+            : null;
+        int reported = 0;
 
         Console.Out.WriteLine($"listening {(group?.ToString() ?? "0.0.0.0")}:{port} bind={bind}");
 
@@ -81,6 +87,12 @@ internal static class RecvTool
         {
             long nowTs = Stopwatch.GetTimestamp();
             if (s_stop) { reason = "signal"; break; }
+            int reports = Volatile.Read(ref s_report);
+            if (reports != reported)
+            {
+                reported = reports;
+                Console.Out.WriteLine($"{{\"report\":{reports},\"received\":{stats.Received},\"unique\":{stats.Unique},\"duplicates\":{stats.Duplicates}}}");
+            }
             if (Ms(nowTs - startTs) >= timeoutMs) { reason = "timeout"; break; }
             if (completeTs != 0 && Ms(nowTs - completeTs) >= lingerMs) { reason = "expect"; break; }
             if (completeTs == 0 && Ms(nowTs - lastTs) >= idleMs) { reason = "idle"; break; }
@@ -132,6 +144,7 @@ internal static class RecvTool
     }
 
     private static volatile bool s_stop;
+    private static int s_report;
 
     private static void StopOnSignal(PosixSignalContext context)
     {

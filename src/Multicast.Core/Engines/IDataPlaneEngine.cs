@@ -12,6 +12,12 @@ public interface IServerEngine : IDisposable
     string Name { get; }
     void Apply(FanoutTable table);
     void Run(CancellationToken stop);
+
+    /// <summary>
+    /// Packets the kernel dropped before the engine could read them (capture queue or ring full), accumulated since
+    /// start. Safe to call from any thread.
+    /// </summary>
+    long CaptureDrops => 0;
 }
 
 /// <summary>
@@ -23,6 +29,9 @@ public interface IClientEngine : IDisposable
     string Name { get; }
     void Apply(ClientTable table);
     void Run(CancellationToken stop);
+
+    /// <summary>Packets the kernel dropped before the engine could read them, accumulated since start.</summary>
+    long CaptureDrops => 0;
 }
 
 /// <summary>Names accepted by --engine.</summary>

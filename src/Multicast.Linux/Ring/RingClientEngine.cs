@@ -44,6 +44,7 @@ public sealed class RingClientEngine : IClientEngine
     }
 
     public string Name => EngineNames.Ring;
+    public long CaptureDrops => _rx.Drops;
     public InterfaceInfo Interface { get; }
     public bool IgnoresOutgoing => _rx.IgnoreOutgoingStatus == 1;
 

@@ -60,6 +60,7 @@ public sealed class RingServerEngine : IServerEngine
     }
 
     public string Name => EngineNames.Ring;
+    public long CaptureDrops => _rx.Drops;
     public InterfaceInfo Interface { get; }
     public TxRingSlots Slots { get; }
     public NextHopResolver Resolver => _resolver;

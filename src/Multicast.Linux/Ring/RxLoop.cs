@@ -12,7 +12,7 @@ internal interface IFrameHandler
     void Idle();
 }
 
-/// <summary>The shared receive loop: walk → handle → release → flush, spinning then parking in poll when idle.</summary>
+/// <summary>The shared receive loop: walk → handle → release → flush, backing off (spin → yield → park, see IdleStrategy) when idle.</summary>
 internal static class RxLoop
 {
     public const int BatchSize = 64;
@@ -21,19 +21,20 @@ internal static class RxLoop
         where THandler : struct, IFrameHandler
     {
         Span<RingFrame> frames = stackalloc RingFrame[BatchSize];
-        int idle = 0;
+        var backoff = new IdleBackoff(options.Idle);
         while (!stop.IsCancellationRequested)
         {
             int n = rx.Walk(frames);
             if (n == 0)
             {
-                if (idle++ < options.IdleSpins) { Thread.SpinWait(20); continue; }
+                if (!backoff.ShouldPark()) continue;
+                backoff.Reset();
                 int r = rx.Wait(options.PollTimeoutMs);
                 if (r == 0) handler.Idle();
                 else if (r < 0) logger.LogWarning("{Error}", ShimException.FromResult(r, "RX wait").Message);
                 continue;
             }
-            idle = 0;
+            backoff.Reset();
             for (int i = 0; i < n; i++) handler.OnFrame(in frames[i]);
             rx.Release();
             handler.EndBatch();

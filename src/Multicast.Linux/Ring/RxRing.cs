@@ -70,11 +70,30 @@ public sealed unsafe class RxRing : IDisposable
         return (s.Packets, s.Drops);
     }
 
+    private long _drops;
+    private readonly object _statsLock = new();
+
+    /// <summary>Ring-full drops accumulated since the ring opened (the kernel's counter resets on every read).</summary>
+    public long Drops
+    {
+        get
+        {
+            lock (_statsLock)
+            {
+                if (_handle != 0 && Shim.RxStats(_handle, out ShimRxStats s) >= 0) _drops += (long)s.Drops;
+                return _drops;
+            }
+        }
+    }
+
     private nint Handle => _handle != 0 ? _handle : throw new ObjectDisposedException(nameof(RxRing));
 
     public void Dispose()
     {
-        nint h = Interlocked.Exchange(ref _handle, 0);
-        if (h != 0) Shim.RxClose(h);
+        lock (_statsLock)
+        {
+            nint h = Interlocked.Exchange(ref _handle, 0);
+            if (h != 0) Shim.RxClose(h);
+        }
     }
 }

@@ -18,10 +18,10 @@ public sealed record RxRingOptions
     public int V3BlockTimeoutMs { get; init; } = 1;
 
     /// <summary>
-    /// Empty walks spent spinning before parking in poll. 0 parks at once (no idle CPU, wake-up latency of a poll);
-    /// spinning keeps one core busy while idle for lower tail latency.
+    /// What the loop does after an empty walk: park in poll at once (no idle CPU, a scheduler wake-up per quiet
+    /// spell), or spin / yield for a window first (lower tail latency, a busy core while traffic flows).
     /// </summary>
-    public int IdleSpins { get; init; }
+    public IdleStrategy Idle { get; init; } = IdleStrategy.Park;
 
     /// <summary>How long one park lasts, so Run notices cancellation promptly.</summary>
     public int PollTimeoutMs { get; init; } = 150;

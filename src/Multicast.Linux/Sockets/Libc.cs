@@ -18,6 +18,9 @@ internal static unsafe partial class Libc
     public static partial int setsockopt(int fd, int level, int name, void* value, uint length);
 
     [LibraryImport("libc", SetLastError = true)]
+    public static partial int getsockopt(int fd, int level, int name, void* value, uint* length);
+
+    [LibraryImport("libc", SetLastError = true)]
     public static partial int socket(int domain, int type, int protocol);
 
     [LibraryImport("libc", SetLastError = true)]
@@ -38,7 +41,7 @@ internal static unsafe partial class Libc
     public const int SO_RCVBUF = 8, SO_SNDBUF = 7, SO_RCVTIMEO = 20, SO_ATTACH_FILTER = 26, SO_SNDBUFFORCE = 32, SO_RCVBUFFORCE = 33;
     public const int SO_BINDTODEVICE = 25;
     public const int IP_MULTICAST_IF = 32, IP_MULTICAST_LOOP = 34;
-    public const int PACKET_AUXDATA = 8, PACKET_IGNORE_OUTGOING = 23;
+    public const int PACKET_AUXDATA = 8, PACKET_STATISTICS = 6, PACKET_IGNORE_OUTGOING = 23;
     public const int MSG_WAITFORONE = 0x10000, MSG_TRUNC = 0x20, MSG_DONTWAIT = 0x40;
     public const ushort ETH_P_ALL = 0x0003;
     public const uint TP_STATUS_CSUMNOTREADY = 1 << 3;

@@ -44,6 +44,28 @@ internal sealed unsafe class PacketCapture : IDisposable
 
     public void ReplaceFilter(BpfInstruction[] filter) => SocketOps.AttachFilter(_fd, filter);
 
+    private long _drops;
+    private readonly object _statsLock = new();
+
+    /// <summary>
+    /// Frames the kernel dropped because the socket's queue was full. PACKET_STATISTICS resets on every read, so the
+    /// reads are summed here.
+    /// </summary>
+    public long Drops
+    {
+        get
+        {
+            lock (_statsLock)
+            {
+                if (_fd < 0) return _drops;
+                (uint Packets, uint Drops) stats;
+                uint length = (uint)sizeof((uint, uint));
+                if (Libc.getsockopt(_fd, Libc.SOL_PACKET, Libc.PACKET_STATISTICS, &stats, &length) == 0) _drops += stats.Drops;
+                return _drops;
+            }
+        }
+    }
+
     /// <summary>
     /// Blocks until at least one frame arrives (or the 200 ms receive timeout passes), then takes whatever else is
     /// already queued, up to the batch size. Returns the number of frames, 0 on timeout.
@@ -61,7 +83,7 @@ internal sealed unsafe class PacketCapture : IDisposable
 
     public void Dispose()
     {
-        SocketOps.Close(ref _fd);
+        lock (_statsLock) SocketOps.Close(ref _fd);
         _batch.Dispose();
     }
 }

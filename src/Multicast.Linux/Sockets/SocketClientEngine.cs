@@ -19,6 +19,7 @@ public sealed class SocketClientEngine : IClientEngine
     private readonly object _applyLock = new();
 
     public string Name => EngineNames.Socket;
+    public long CaptureDrops => _capture.Drops;
 
     public SocketClientEngine(string interfaceName, ClientForwarder forwarder, ITxSlots delivery, ILogger logger)
     {

@@ -19,6 +19,7 @@ public sealed class SocketServerEngine : IServerEngine
     private readonly object _applyLock = new();
 
     public string Name => EngineNames.Socket;
+    public long CaptureDrops => _capture.Drops;
     public RawSocketTxSlots Transmit => _tx;
 
     public SocketServerEngine(string interfaceName, ServerForwarder forwarder, ILogger logger)

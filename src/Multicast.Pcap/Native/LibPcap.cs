@@ -69,6 +69,10 @@ public static unsafe partial class LibPcap
     [LibraryImport(Library, EntryPoint = "pcap_datalink")]
     public static partial int DataLink(IntPtr pcap);
 
+    /// <summary>struct pcap_stat: ps_recv, ps_drop, ps_ifdrop (u_int each; Npcap appends one more).</summary>
+    [LibraryImport(Library, EntryPoint = "pcap_stats")]
+    public static partial int Stats(IntPtr pcap, uint* stat);
+
     [LibraryImport(Library, EntryPoint = "pcap_sendpacket")]
     public static partial int SendPacket(IntPtr pcap, byte* data, int size);
 

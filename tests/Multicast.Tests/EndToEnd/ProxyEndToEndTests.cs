@@ -108,6 +108,14 @@ public class ProxyEndToEndTests(string engine)
         });
     }
 
+    /// <summary>ICMP destination-unreachable messages a host has received (per network namespace, /proc/net/snmp).</summary>
+    private long DestinationUnreachableReceived(LabHost host)
+    {
+        string[] lines = _lab.Exec(host, "cat", "/proc/net/snmp").Stdout.Split('\n').Where(l => l.StartsWith("Icmp:")).ToArray();
+        string[] names = lines[0].Split(' '), values = lines[1].Split(' ');
+        return long.Parse(values[Array.IndexOf(names, "InDestUnreachs")]);
+    }
+
     // ------------------------------------------------------------------ tests
 
     [Test]
@@ -180,6 +188,7 @@ public class ProxyEndToEndTests(string engine)
         StartServer(port, 0);
         StartClients(port, port);
         var receivers = Members.Select(m => Receiver(m, port, count)).ToList();
+        long unreachableBefore = DestinationUnreachableReceived(Source);
         Send(port, count, 1000, 8000, sourcePort);
         for (int i = 0; i < Members.Count; i++)
         {
@@ -187,6 +196,10 @@ public class ProxyEndToEndTests(string engine)
             AssertComplete(r, count, $"{Source.Address}:{sourcePort}", $"{Members[i].Name}");
             Assert.That(E2e.Long(r, "bytes"), Is.EqualTo(count * 8000L));
         }
+        // No socket on the members is bound to the copies' unicast address and port, so without the client's drop
+        // rule every copy would be answered with ICMP port-unreachable.
+        Assert.That(DestinationUnreachableReceived(Source) - unreachableBefore, Is.Zero,
+            "members must not answer the unicast copies with ICMP destination-unreachable");
     }
 
     [Test]

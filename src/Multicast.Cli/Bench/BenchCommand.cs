@@ -1,0 +1,239 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Multicast.Cli.Lab;
+
+namespace Multicast.Cli.Bench;
+
+/// <summary>
+/// `multicast bench`: a lab macro benchmark. For each member count it builds a namespace VPC and measures, side by side
+/// and in the same run, native L2 multicast (the bridge's drop rule removed), the in-kernel nftables dup reference and
+/// the proxy's engines, with ordinary senders and receivers (`tool send` / `tool recv`). Results go to a table on
+/// stdout, bench.json, bench.csv and bench.png in --out.
+/// </summary>
+public static class BenchCommand
+{
+    public const string Usage =
+        "multicast bench [--members 4,32] [--engines ring,socket] [--systems native,kernel,ENGINES] [--rate R=20000]\n" +
+        "                [--duration S=5] [--size 100] [--trial S=1] [--search-budget S=20] [--max-rate R=2000000]\n" +
+        "                [--idle spin|yield|park[:MICROS]] [--out DIR=bench-results] [--quick] [--verbose]\n" +
+        "  --rate: fixed rate (datagrams/s) of the latency and CPU measurement, which lasts --duration seconds.\n" +
+        "  The lossless rate (< 0.1 % loss over all members) is searched by doubling then bisection, each trial\n" +
+        "  lasting --trial seconds, within --search-budget seconds per system. Needs root (network namespaces).";
+
+    internal static readonly IPAddress Group = IPAddress.Parse("224.1.2.3");
+    internal const int Port = 5000;
+
+    public static int Run(string[] args)
+    {
+        BenchOptions o = BenchOptions.Parse(args);
+        if (o.Help) { Console.Out.WriteLine(Usage); return 0; }
+        if (!OperatingSystem.IsLinux()) { Console.Error.WriteLine("error: multicast bench needs Linux (network namespaces)"); return 1; }
+        if (!VpcLab.IsRoot) { Console.Error.WriteLine("error: multicast bench needs root; run: sudo multicast bench"); return 1; }
+        try
+        {
+            BenchReport report = Execute(o, Console.Out.WriteLine);
+            report.Write(o.OutDir, Console.Out.WriteLine);
+            return report.Rows.All(r => r.Error is null) ? 0 : 1;
+        }
+        catch (Exception) when (VpcLab.Interrupted)
+        {
+            Console.Error.WriteLine("interrupted: the lab was removed");
+            return 130;
+        }
+    }
+
+    /// <summary>Runs every member count and system; the lab of each member count is torn down before the next.</summary>
+    public static BenchReport Execute(BenchOptions o, Action<string> say)
+    {
+        IReadOnlyList<string> stale = VpcLab.CleanupLeftovers();
+        if (stale.Count > 0) say($"removed {stale.Count} leftovers of an earlier interrupted lab");
+        var report = new BenchReport(o, MachineInfo.Collect());
+        say($"machine: {report.Machine["cpu"]}, {report.Machine["nproc"]} cores, kernel {report.Machine["kernel"]}, load {report.Machine["load_before"]} (shared: compare ratios within one run)");
+        var total = Stopwatch.StartNew();
+        foreach (int members in o.Members)
+        {
+            say($"--- {members} members: building the lab");
+            using VpcLab lab = VpcLab.Create(members, 0, log: o.Verbose ? say : null);
+            foreach (string system in o.Systems)
+            {
+                var sw = Stopwatch.StartNew();
+                say($"[{members} members] {system} ...");
+                BenchRow row;
+                try
+                {
+                    row = new SystemRun(lab, system, o, say).Measure();
+                }
+                catch (Exception e) when (!VpcLab.Interrupted)
+                {
+                    row = new BenchRow { System = system, Members = members, Error = e.Message.Split('\n')[0] };
+                }
+                report.Rows.Add(row);
+                say($"[{members} members] {system}: {row.Summary()} ({sw.Elapsed.TotalSeconds:0.0} s)");
+            }
+        }
+        report.ElapsedSeconds = total.Elapsed.TotalSeconds;
+        return report;
+    }
+
+    internal static string F(double v) => v.ToString(CultureInfo.InvariantCulture);
+}
+
+public sealed record BenchOptions
+{
+    public int[] Members { get; init; } = [4, 32];
+    public string[] Engines { get; init; } = ["ring", "socket"];
+    public string[]? SystemsOverride { get; init; }
+    public double LatencyRate { get; init; } = 20_000;
+    public double Duration { get; init; } = 5;
+    public int Size { get; init; } = 100;
+    public double TrialSeconds { get; init; } = 1;
+    public double SearchBudget { get; init; } = 20;
+    public double StartRate { get; init; } = 25_000;
+    public double MaxRate { get; init; } = 2_000_000;
+    public string? Idle { get; init; }
+    public string OutDir { get; init; } = "bench-results";
+    public bool Quick { get; init; }
+    public bool Verbose { get; init; }
+    public bool Help { get; init; }
+
+    public IEnumerable<string> Systems => SystemsOverride ?? ["native", "kernel", .. Engines];
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var o = new BenchOptions();
+        bool quick = args.Contains("--quick");
+        if (quick)
+            o = o with
+            {
+                Quick = true, Members = [2], LatencyRate = 5_000, Duration = 1, TrialSeconds = 0.4, SearchBudget = 3,
+                StartRate = 20_000, MaxRate = 200_000,
+            };
+        for (int i = 0; i < args.Length; i++)
+        {
+            string a = args[i];
+            if (a is "--quick") continue;
+            if (a is "-h" or "--help") return o with { Help = true };
+            if (a is "--verbose") { o = o with { Verbose = true }; continue; }
+            if (i + 1 >= args.Length) throw new UsageException($"option {a} needs a value");
+            string v = args[++i];
+            o = a switch
+            {
+                "--members" => o with { Members = v.Split(',').Select(s => (int)Num(a, s, 1, 80)).ToArray() },
+                "--engines" or "--engine" => o with { Engines = v.Split(',', StringSplitOptions.RemoveEmptyEntries) },
+                "--systems" => o with { SystemsOverride = v.Split(',', StringSplitOptions.RemoveEmptyEntries) },
+                "--rate" => o with { LatencyRate = Num(a, v, 100, 5_000_000) },
+                "--duration" => o with { Duration = Num(a, v, 0.2, 600) },
+                "--size" => o with { Size = (int)Num(a, v, 24, 1400) },
+                "--trial" => o with { TrialSeconds = Num(a, v, 0.1, 60) },
+                "--search-budget" => o with { SearchBudget = Num(a, v, 0, 600) },
+                "--start-rate" => o with { StartRate = Num(a, v, 100, 10_000_000) },
+                "--max-rate" => o with { MaxRate = Num(a, v, 100, 10_000_000) },
+                "--idle" => o with { Idle = ParseIdle(v) },
+                "--out" => o with { OutDir = v },
+                _ => throw new UsageException($"unknown option {a}"),
+            };
+        }
+        return o;
+    }
+
+    private static string ParseIdle(string v)
+    {
+        try { Multicast.Linux.Ring.IdleStrategy.Parse(v); return v; }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
+    }
+
+    private static double Num(string option, string value, double min, double max) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && d >= min && d <= max
+            ? d : throw new UsageException($"option {option}: '{value}' is not a number in [{min}, {max}]");
+}
+
+/// <summary>One system measured at one member count.</summary>
+public sealed class BenchRow
+{
+    public string System { get; init; } = "";
+    public int Members { get; init; }
+    public string? Error { get; set; }
+    /// <summary>Highest sender rate (datagrams/s, achieved) with &lt; 0.1 % loss over all members.</summary>
+    public double LosslessRate { get; set; }
+    /// <summary>Member-datagrams delivered per second at that rate.</summary>
+    public double MemberDeliveriesPerSecond { get; set; }
+    /// <summary>The search ended because the sender could not go faster, not because of loss.</summary>
+    public bool SenderBound { get; set; }
+    public int Trials { get; set; }
+    public List<JsonObject> TrialLog { get; } = new();
+    public double LatencyRate { get; set; }
+    public double LatencyLossPercent { get; set; }
+    public double P50Us { get; set; }
+    public double P99Us { get; set; }
+    public double P999Us { get; set; }
+    public double? CpuSeconds { get; set; }
+    public double? CpuServerSeconds { get; set; }
+    public double? CpuClientsSeconds { get; set; }
+    public double? CpuSecondsPerMillionCopies { get; set; }
+    public long? GcGen0 { get; set; }
+    public long? GcGen1 { get; set; }
+    public long? GcGen2 { get; set; }
+    public long? AllocatedBytes { get; set; }
+
+    public string Summary() => Error is not null
+        ? $"FAILED: {Error}"
+        : $"lossless {LosslessRate:0}/s ({MemberDeliveriesPerSecond:0} member-datagrams/s{(SenderBound ? ", sender-bound" : "")}), " +
+          $"p50/p99/p99.9 {P50Us:0}/{P99Us:0}/{P999Us:0} µs at {LatencyRate:0}/s" +
+          (CpuSecondsPerMillionCopies is double c ? $", {c:0.00} CPU s per M copies, GC {GcGen0}/{GcGen1}/{GcGen2}, {AllocatedBytes} B allocated" : "");
+
+    private static double? N(double v) => double.IsFinite(v) ? v : null;
+
+    public JsonObject ToJson()
+    {
+        var o = new JsonObject
+        {
+            ["system"] = System, ["members"] = Members, ["error"] = Error,
+            ["lossless_rate"] = Math.Round(LosslessRate, 1),
+            ["member_deliveries_per_s"] = Math.Round(MemberDeliveriesPerSecond, 1),
+            ["sender_bound"] = SenderBound,
+            ["latency_rate"] = LatencyRate,
+            ["latency_loss_percent"] = Math.Round(LatencyLossPercent, 4),
+            ["p50_us"] = N(P50Us), ["p99_us"] = N(P99Us), ["p999_us"] = N(P999Us),
+            ["cpu_seconds"] = CpuSeconds,
+            ["cpu_server_seconds"] = CpuServerSeconds,
+            ["cpu_clients_seconds"] = CpuClientsSeconds,
+            ["cpu_s_per_million_copies"] = CpuSecondsPerMillionCopies is double c ? Math.Round(c, 4) : null,
+            ["gc_gen0"] = GcGen0, ["gc_gen1"] = GcGen1, ["gc_gen2"] = GcGen2,
+            ["allocated_bytes"] = AllocatedBytes,
+        };
+        var trials = new JsonArray();
+        foreach (JsonObject t in TrialLog) trials.Add(t.DeepClone());
+        o["trials"] = trials;
+        return o;
+    }
+}
+
+internal static class MachineInfo
+{
+    public static JsonObject Collect()
+    {
+        string cpu = "unknown";
+        try
+        {
+            string? line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
+            if (line is not null) cpu = line[(line.IndexOf(':') + 1)..].Trim();
+        }
+        catch (IOException) { }
+        string kernel = Safe(() => File.ReadAllText("/proc/sys/kernel/osrelease").Trim());
+        string load = Safe(() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)));
+        return new JsonObject
+        {
+            ["nproc"] = Environment.ProcessorCount, ["cpu"] = cpu, ["kernel"] = kernel, ["load_before"] = load,
+            ["dotnet"] = Environment.Version.ToString(), ["shared_machine_note"] = "load from other users is not controlled: compare ratios within one run",
+            ["date_utc"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
+        };
+    }
+
+    private static string Safe(Func<string> f)
+    {
+        try { return f(); } catch (IOException) { return "unknown"; }
+    }
+}

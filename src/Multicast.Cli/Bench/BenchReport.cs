@@ -1,0 +1,199 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ScottPlot;
+
+namespace Multicast.Cli.Bench;
+
+/// <summary>The results of one bench run: table on stdout, bench.json, bench.csv and bench.png.</summary>
+public sealed class BenchReport(BenchOptions options, JsonObject machine)
+{
+    public BenchOptions Options { get; } = options;
+    public JsonObject Machine { get; } = machine;
+    public List<BenchRow> Rows { get; } = new();
+    public double ElapsedSeconds { get; set; }
+
+    private BenchRow? Baseline(BenchRow r, string system) =>
+        Rows.FirstOrDefault(b => b.Members == r.Members && b.System == system && b.Error is null);
+
+    private static double? Ratio(double value, double? baseline) =>
+        baseline is double b && b > 0 && !double.IsNaN(value) ? Math.Round(value / b, 3) : null;
+
+    public JsonObject ToJson()
+    {
+        var rows = new JsonArray();
+        foreach (BenchRow r in Rows)
+        {
+            JsonObject j = r.ToJson();
+            BenchRow? n = Baseline(r, "native"), k = Baseline(r, "kernel");
+            j["throughput_vs_native"] = Ratio(r.LosslessRate, n?.LosslessRate);
+            j["throughput_vs_kernel"] = Ratio(r.LosslessRate, k?.LosslessRate);
+            j["p99_vs_native"] = Ratio(r.P99Us, n?.P99Us);
+            j["p99_vs_kernel"] = Ratio(r.P99Us, k?.P99Us);
+            rows.Add(j);
+        }
+        return new JsonObject
+        {
+            ["machine"] = Machine.DeepClone(),
+            ["options"] = new JsonObject
+            {
+                ["members"] = new JsonArray(Options.Members.Select(m => (JsonNode)m).ToArray()),
+                ["systems"] = new JsonArray(Options.Systems.Select(s => (JsonNode)s).ToArray()),
+                ["latency_rate"] = Options.LatencyRate, ["duration_s"] = Options.Duration, ["size"] = Options.Size,
+                ["trial_s"] = Options.TrialSeconds, ["search_budget_s"] = Options.SearchBudget, ["idle"] = Options.Idle, ["quick"] = Options.Quick,
+                ["loss_limit_percent"] = 0.1,
+            },
+            ["elapsed_s"] = Math.Round(ElapsedSeconds, 1),
+            ["rows"] = rows,
+        };
+    }
+
+    public string Table()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine(CultureInfo.InvariantCulture,
+            $"{"members",7} {"system",-8} {"lossless/s",11} {"member-dg/s",12} {"p50 µs",8} {"p99 µs",8} {"p99.9 µs",9} {"CPU s/Mcopy",11} {"GC 0/1/2",9} {"alloc B",9} | {"thr/nat",7} {"thr/krn",7} {"p99/nat",7} {"p99/krn",7}");
+        foreach (BenchRow r in Rows)
+        {
+            if (r.Error is not null) { sb.AppendLine(CultureInfo.InvariantCulture, $"{r.Members,7} {r.System,-8} FAILED: {r.Error}"); continue; }
+            BenchRow? n = Baseline(r, "native"), k = Baseline(r, "kernel");
+            string R(double? v) => v is double d ? d.ToString("0.00", CultureInfo.InvariantCulture) : "-";
+            string gc = r.GcGen0 is null ? "-" : $"{r.GcGen0}/{r.GcGen1}/{r.GcGen2}";
+            string cpu = r.CpuSecondsPerMillionCopies is double c ? c.ToString("0.000", CultureInfo.InvariantCulture) : "-";
+            string rate = r.LosslessRate.ToString("0", CultureInfo.InvariantCulture) + (r.SenderBound ? "*" : "");
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"{r.Members,7} {r.System,-8} {rate,11} {r.MemberDeliveriesPerSecond,12:0} {r.P50Us,8:0.0} {r.P99Us,8:0.0} {r.P999Us,9:0.0} {cpu,11} {gc,9} {r.AllocatedBytes?.ToString(CultureInfo.InvariantCulture) ?? "-",9} | " +
+                $"{R(Ratio(r.LosslessRate, n?.LosslessRate)),7} {R(Ratio(r.LosslessRate, k?.LosslessRate)),7} {R(Ratio(r.P99Us, n?.P99Us)),7} {R(Ratio(r.P99Us, k?.P99Us)),7}");
+        }
+        sb.AppendLine(CultureInfo.InvariantCulture,
+            $"lossless/s: highest sender rate with < 0.1 % loss over all members (* = the sender could go no faster); latency at {Options.LatencyRate:0}/s, " +
+            $"{Options.Size} B payloads, mean over members; CPU = proxy (server + clients) per million member copies; ratios are within this run.");
+        return sb.ToString();
+    }
+
+    public string Csv()
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("members,system,error,lossless_rate,member_deliveries_per_s,sender_bound,latency_rate,latency_loss_percent,p50_us,p99_us,p999_us,cpu_seconds,cpu_s_per_million_copies,gc_gen0,gc_gen1,gc_gen2,allocated_bytes,throughput_vs_native,throughput_vs_kernel,p99_vs_native,p99_vs_kernel");
+        foreach (JsonNode? n in (JsonArray)ToJson()["rows"]!)
+        {
+            JsonObject j = n!.AsObject();
+            string[] keys = ["members", "system", "error", "lossless_rate", "member_deliveries_per_s", "sender_bound", "latency_rate", "latency_loss_percent",
+                "p50_us", "p99_us", "p999_us", "cpu_seconds", "cpu_s_per_million_copies", "gc_gen0", "gc_gen1", "gc_gen2", "allocated_bytes",
+                "throughput_vs_native", "throughput_vs_kernel", "p99_vs_native", "p99_vs_kernel"];
+            sb.AppendLine(string.Join(',', keys.Select(key => Csv(j[key]))));
+        }
+        return sb.ToString();
+    }
+
+    private static string Csv(JsonNode? v)
+    {
+        if (v is null) return "";
+        string s = v is JsonValue jv && jv.TryGetValue(out string? str) ? str : v.ToJsonString();
+        return s.Contains(',') || s.Contains('"') ? "\"" + s.Replace("\"", "\"\"") + "\"" : s;
+    }
+
+    public void Write(string dir, Action<string> say)
+    {
+        Directory.CreateDirectory(dir);
+        say("");
+        say(Table());
+        File.WriteAllText(Path.Combine(dir, "bench.json"), ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        File.WriteAllText(Path.Combine(dir, "bench.csv"), Csv());
+        File.WriteAllText(Path.Combine(dir, "bench.txt"), Table());
+        try
+        {
+            DrawPng(Path.Combine(dir, "bench.png"));
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or IOException)
+        {
+            say($"warning: no PNG ({e.Message})");
+        }
+        say($"wrote {Path.Combine(dir, "bench.json")}, bench.csv, bench.txt, bench.png ({ElapsedSeconds:0} s)");
+    }
+
+    /// <summary>
+    /// SkiaSharp's dependency-free native build does not ask fontconfig for fonts, so without a font file every label
+    /// would be blank: register a TrueType file from the usual places and make it the default.
+    /// </summary>
+    private static void UseFileFont()
+    {
+        string[] candidates =
+        [
+            "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+            "/usr/share/fonts/dejavu/DejaVuSans.ttf", "/usr/share/fonts/TTF/DejaVuSans.ttf",
+        ];
+        string? file = candidates.FirstOrDefault(File.Exists);
+        if (file is null) return;
+        Fonts.AddFontFile("BenchSans", file);
+        string bold = file.Replace("DejaVuSans.ttf", "DejaVuSans-Bold.ttf");
+        if (bold != file && File.Exists(bold)) Fonts.AddFontFile("BenchSans", bold, bold: true, italic: false);
+        Fonts.Default = "BenchSans";
+        Fonts.Sans = "BenchSans";
+    }
+
+    /// <summary>Two panels: latency percentiles per system (log scale) and member-datagrams delivered per second.</summary>
+    public void DrawPng(string path)
+    {
+        UseFileFont();
+        List<BenchRow> ok = Rows.Where(r => r.Error is null).ToList();
+        string[] labels = ok.Select(r => Options.Members.Length > 1 ? $"{r.System}\n{r.Members} m" : r.System).ToArray();
+        double[] positions = Enumerable.Range(0, ok.Count).Select(i => (double)i).ToArray();
+
+        var latency = new Plot();
+        (string Name, Func<BenchRow, double> Get, Color Color)[] series =
+        [
+            ("p50", r => r.P50Us, Colors.SteelBlue), ("p99", r => r.P99Us, Colors.DarkOrange), ("p99.9", r => r.P999Us, Colors.FireBrick),
+        ];
+        for (int s = 0; s < series.Length; s++)
+        {
+            var bars = new List<Bar>();
+            for (int i = 0; i < ok.Count; i++)
+            {
+                double v = series[s].Get(ok[i]);
+                if (double.IsNaN(v) || v <= 0) continue;
+                bars.Add(new Bar
+                {
+                    Position = i + (s - 1) * 0.27, Value = Math.Log10(v), Size = 0.25, FillColor = series[s].Color,
+                    Label = v.ToString("0", CultureInfo.InvariantCulture), CenterLabel = false,
+                });
+            }
+            var bp = latency.Add.Bars(bars);
+            bp.LegendText = series[s].Name;
+        }
+        latency.Title($"One-way latency at {Options.LatencyRate:0} datagrams/s ({Options.Size} B payload), µs (log scale)");
+        double top = Math.Max(3, Math.Ceiling(ok.Select(r => r.P999Us).Where(v => v > 0 && double.IsFinite(v)).Select(Math.Log10).DefaultIfEmpty(3).Max() + 0.3));
+        double[] ticks = Enumerable.Range(1, (int)top).Select(i => (double)i).ToArray();
+        latency.Axes.Left.SetTicks(ticks, ticks.Select(t => Math.Pow(10, t).ToString("#,0", CultureInfo.InvariantCulture).Replace(',', ' ')).ToArray());
+        latency.Axes.Bottom.SetTicks(positions, labels);
+        latency.Axes.SetLimitsY(0, top + 0.2);
+        latency.Axes.SetLimitsX(-0.6, ok.Count - 0.4);
+        latency.ShowLegend(Alignment.UpperLeft);
+
+        var throughput = new Plot();
+        var tb = new List<Bar>();
+        for (int i = 0; i < ok.Count; i++)
+        {
+            double v = ok[i].MemberDeliveriesPerSecond;
+            tb.Add(new Bar
+            {
+                Position = i, Value = v / 1e3, Size = 0.6, FillColor = ok[i].System switch
+                {
+                    "native" => Colors.Gray, "kernel" => Colors.SlateGray, "ring" => Colors.SeaGreen, _ => Colors.CornflowerBlue,
+                },
+                Label = (v / 1e3).ToString("0", CultureInfo.InvariantCulture) + (ok[i].SenderBound ? "*" : ""),
+            });
+        }
+        throughput.Add.Bars(tb);
+        throughput.Title("Lossless throughput (< 0.1 % loss), member-datagrams/s, thousands (* sender-bound)");
+        throughput.Axes.Bottom.SetTicks(positions, labels);
+        throughput.Axes.SetLimitsX(-0.6, ok.Count - 0.4);
+        throughput.Axes.SetLimitsY(0, Math.Max(1, ok.Select(r => r.MemberDeliveriesPerSecond / 1e3).DefaultIfEmpty(1).Max() * 1.15));
+
+        var multi = new Multiplot();
+        multi.Reset(latency);
+        multi.AddPlot(throughput);
+        multi.SavePng(path, Math.Max(900, 150 * ok.Count), 1000);
+    }
+}

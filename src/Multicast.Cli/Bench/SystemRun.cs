@@ -1,0 +1,293 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Multicast.Cli.Lab;
+
+namespace Multicast.Cli.Bench;
+
+/// <summary>
+/// Measures one system in a built lab: set it up (native: drop rule off; kernel: nftables dup rules; an engine: multis
+/// on the source and multic on every member), search the lossless rate, measure latency and proxy cost at a fixed
+/// rate, tear it down (always, also when a step fails).
+/// </summary>
+internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Action<string> say)
+{
+    private const double LossLimit = 0.001; // < 0.1 %
+    private readonly List<LabDaemon> _daemons = new();
+    private ulong _nextSeq;
+
+    public BenchRow Measure()
+    {
+        var row = new BenchRow { System = system, Members = lab.Members.Count, LatencyRate = o.LatencyRate };
+        SetUp();
+        try
+        {
+            Search(row);
+            Latency(row);
+        }
+        finally
+        {
+            TearDown();
+        }
+        if (_daemons.Count > 0) ReadGcDeltas(row);
+        return row;
+    }
+
+    private bool IsEngine => system is not ("native" or "kernel");
+
+    // ------------------------------------------------------------------------------------------------ setup
+
+    private void SetUp()
+    {
+        switch (system)
+        {
+            case "native":
+                lab.SetNativeMulticast(true);
+                break;
+            case "kernel":
+                KernelReference(install: true);
+                break;
+            default:
+                string[] extra = o.Idle is null ? [] : ["--idle", o.Idle];
+                try
+                {
+                    _daemons.Add(lab.StartServer(lab.Source, system,
+                        LabConfig.Server(BenchCommand.Group, BenchCommand.Port, 0, lab.Members.Select(m => m.Address)), null, extra));
+                    foreach (LabHost m in lab.Members)
+                        _daemons.Add(lab.StartClient(m, system,
+                            LabConfig.Client(lab.Source.Address, BenchCommand.Port, BenchCommand.Group, BenchCommand.Port), null, extra));
+                }
+                catch
+                {
+                    TearDown();
+                    throw;
+                }
+                break;
+        }
+    }
+
+    private void TearDown()
+    {
+        switch (system)
+        {
+            case "native":
+                lab.SetNativeMulticast(false);
+                break;
+            case "kernel":
+                KernelReference(install: false);
+                break;
+            default:
+                foreach (LabDaemon d in _daemons) d.Process.Signal(Signals.Term);
+                foreach (LabDaemon d in _daemons) d.Stop(TimeSpan.FromSeconds(5));
+                break;
+        }
+    }
+
+    /// <summary>
+    /// The in-kernel reference: on the source an output-hook rule that marks (DSCP CS7) and dups the group's datagrams to
+    /// each member with the destination rewritten; on each member a netdev-ingress rule that restores the group.
+    /// </summary>
+    private void KernelReference(bool install)
+    {
+        string g = BenchCommand.Group.ToString();
+        if (!install)
+        {
+            lab.Exec(lab.Source, "nft", "delete", "table", "ip", "kref");
+            foreach (LabHost m in lab.Members) lab.Exec(m, "nft", "delete", "table", "netdev", "kref");
+            return;
+        }
+        // The kernel refuses a rule with too many statements (EINVAL at 32 dups), so members go 8 to a rule; each rule
+        // restores the group address, so the next one matches the datagram again.
+        var rules = lab.Members.Chunk(8).Select(chunk =>
+            $"    ip daddr {g} udp dport {BenchCommand.Port} ip dscp set cs7 " +
+            string.Join(' ', chunk.Select(m => $"ip daddr set {m.Address} dup to {m.Address}")) + $" ip daddr set {g} ip dscp set cs0\n");
+        string src = $"table ip kref {{\n  chain out {{\n    type filter hook output priority 0; policy accept;\n" +
+                     string.Concat(rules) + "  }\n}";
+        Nft(lab.Source, src);
+        foreach (LabHost m in lab.Members)
+            Nft(m, $"table netdev kref {{\n  chain in {{\n    type filter hook ingress device {m.Interface} priority 0; policy accept;\n" +
+                   $"    ip saddr {lab.Source.Address} ip dscp cs7 ip daddr set {g}\n  }}\n}}");
+    }
+
+    private void Nft(LabHost host, string rules)
+    {
+        string file = Path.Combine(host.WorkDir, "kref.nft");
+        File.WriteAllText(file, rules + "\n");
+        CommandResult r = lab.Exec(host, "nft", "-f", file);
+        if (r.ExitCode != 0) throw new InvalidOperationException($"nft on {host.Name}: {r.Stderr.Trim()}");
+    }
+
+    // ------------------------------------------------------------------------------------------------ search
+
+    private List<LabProcess> StartReceivers(long expect, double seconds)
+    {
+        long timeoutMs = (long)(seconds * 1000) + 60_000;
+        var list = lab.Members.Select(m => lab.StartTool(m, "recv", "--group", BenchCommand.Group.ToString(),
+            "--port", BenchCommand.Port.ToString(CultureInfo.InvariantCulture), "--interface-ip", m.Address.ToString(),
+            "--expect", expect.ToString(CultureInfo.InvariantCulture), "--idle-ms", expect > 0 ? "3000" : timeoutMs.ToString(CultureInfo.InvariantCulture),
+            "--timeout-ms", timeoutMs.ToString(CultureInfo.InvariantCulture), "--linger-ms", "100")).ToList();
+        foreach (LabProcess p in list) p.WaitForLine(l => l.StartsWith("listening", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
+        return list;
+    }
+
+    private JsonObject Send(double rate, long count)
+    {
+        LabProcess sender = lab.StartTool(lab.Source, "send", "--group", BenchCommand.Group.ToString(),
+            "--port", BenchCommand.Port.ToString(CultureInfo.InvariantCulture), "--count", count.ToString(CultureInfo.InvariantCulture),
+            "--rate", BenchCommand.F(Math.Round(rate)), "--size", o.Size.ToString(CultureInfo.InvariantCulture),
+            "--interface-ip", lab.Source.Address.ToString(), "--first-seq", _nextSeq.ToString(CultureInfo.InvariantCulture));
+        _nextSeq += (ulong)count;
+        return sender.WaitForJsonResult(TimeSpan.FromSeconds(count / Math.Max(rate, 1000) + 60));
+    }
+
+    private int _report;
+
+    /// <summary>Asks every receiver for its progress line (SIGUSR1) and returns the distinct datagrams received so far.</summary>
+    private long[] Progress(List<LabProcess> receivers)
+    {
+        int k = ++_report;
+        foreach (LabProcess r in receivers) r.Signal(10);
+        string key = $"{{\"report\":{k},";
+        return receivers.Select(r =>
+        {
+            string line = r.WaitForLine(l => l.StartsWith(key, StringComparison.Ordinal), TimeSpan.FromSeconds(20));
+            return (long)JsonNode.Parse(line)!["unique"]!;
+        }).ToArray();
+    }
+
+    private (double Loss, double Achieved, long Sent) Trial(List<LabProcess> receivers, double rate, double seconds, BenchRow row, bool warmup = false)
+    {
+        long[] before = Progress(receivers);
+        long count = Math.Max(200, (long)(rate * seconds));
+        JsonObject sent = Send(rate, count);
+        long sentCount = (long)sent["sent"]!;
+        double achieved = (double)sent["rate_achieved"]!;
+        Thread.Sleep(300); // let the receivers drain their socket buffers
+        long[] after = Progress(receivers);
+        long delivered = after.Zip(before, (a, b) => a - b).Sum();
+        long expected = sentCount * receivers.Count;
+        double loss = expected == 0 ? 1 : Math.Max(0, 1 - (double)delivered / expected);
+        row.TrialLog.Add(new JsonObject
+        {
+            ["target"] = Math.Round(rate), ["achieved"] = achieved, ["sent"] = sentCount, ["delivered"] = delivered,
+            ["loss_percent"] = Math.Round(loss * 100, 4), ["warmup"] = warmup,
+        });
+        if (o.Verbose) say($"    trial {rate:0}/s -> achieved {achieved:0}/s, loss {loss * 100:0.###} %");
+        return (loss, achieved, sentCount);
+    }
+
+    /// <summary>Doubling from --start-rate until loss reaches 0.1 %, then bisection, within the time budget.</summary>
+    private void Search(BenchRow row)
+    {
+        if (o.SearchBudget <= 0) return;
+        List<LabProcess> receivers = StartReceivers(0, o.SearchBudget * 3);
+        try
+        {
+            // Warm-up: JIT, next-hop resolution, ARP; not counted.
+            Trial(receivers, Math.Min(o.StartRate, 10_000), Math.Min(0.3, o.TrialSeconds), row, warmup: true);
+            var budget = Stopwatch.StartNew();
+            double lo = 0, hi = double.PositiveInfinity, rate = o.StartRate;
+            int boundStreak = 0;
+            while (budget.Elapsed.TotalSeconds < o.SearchBudget)
+            {
+                (double loss, double achieved, _) = Trial(receivers, rate, o.TrialSeconds, row);
+                row.Trials++;
+                bool senderBound = achieved < 0.9 * rate;
+                // A busy shared machine can stall the sender once; only a repeated shortfall ends the search.
+                boundStreak = senderBound ? boundStreak + 1 : 0;
+                if (loss < LossLimit)
+                {
+                    if (achieved > row.LosslessRate)
+                    {
+                        row.LosslessRate = achieved;
+                        row.MemberDeliveriesPerSecond = achieved * receivers.Count * (1 - loss);
+                    }
+                    lo = Math.Max(lo, rate);
+                    if (boundStreak >= 2 || rate >= o.MaxRate) { row.SenderBound = senderBound; break; }
+                    if (senderBound) continue; // same rate again
+                }
+                else
+                {
+                    // Lost while the sender could not even keep pace: the fastest the sender reaches is the bound.
+                    hi = Math.Min(hi, senderBound ? Math.Max(achieved, lo) : rate);
+                }
+                if (double.IsPositiveInfinity(hi)) rate = Math.Min(rate * 2, o.MaxRate);
+                else
+                {
+                    if (hi - lo <= 0.08 * hi) break;
+                    rate = (lo + hi) / 2;
+                }
+            }
+        }
+        finally
+        {
+            foreach (LabProcess r in receivers) r.Stop(TimeSpan.FromSeconds(3));
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------ latency and cost
+
+    private void Latency(BenchRow row)
+    {
+        long count = Math.Max(100, (long)(o.LatencyRate * o.Duration));
+        _nextSeq = 0; // fresh receivers expect [0, count)
+        List<LabProcess> receivers = StartReceivers(count, o.Duration);
+        if (_daemons.Count > 0) _gcBefore = _daemons.Select(ReadProcessStats).ToArray();
+        double[] cpuBefore = _daemons.Select(d => CpuSeconds(d.Process.Id)).ToArray();
+        Send(o.LatencyRate, count);
+        List<JsonObject> results = receivers.Select(r => r.WaitForJsonResult(TimeSpan.FromSeconds(o.Duration + 90))).ToList();
+        double[] cpuAfter = _daemons.Select(d => CpuSeconds(d.Process.Id)).ToArray();
+        long unique = results.Sum(r => (long)r["unique"]!);
+        if (o.Verbose) foreach (JsonObject r in results) say($"    latency receiver: {r.ToJsonString()}");
+        row.LatencyLossPercent = 100.0 * (1 - (double)unique / (count * receivers.Count));
+        double Mean(string p) => Math.Round(results.Where(r => r["latency_us"] is not null).Select(r => (double)r["latency_us"]![p]!).DefaultIfEmpty(double.NaN).Average(), 1);
+        row.P50Us = Mean("p50");
+        row.P99Us = Mean("p99");
+        row.P999Us = Mean("p999");
+        if (IsEngine)
+        {
+            row.CpuSeconds = Math.Round(cpuAfter.Zip(cpuBefore, (a, b) => a - b).Sum(), 3);
+            row.CpuServerSeconds = Math.Round(cpuAfter[0] - cpuBefore[0], 3); // _daemons[0] is the server
+            row.CpuClientsSeconds = Math.Round(row.CpuSeconds.Value - row.CpuServerSeconds.Value, 3);
+            row.CpuSecondsPerMillionCopies = unique > 0 ? row.CpuSeconds / (unique / 1e6) : null;
+        }
+    }
+
+    private JsonObject?[]? _gcBefore;
+
+    private void ReadGcDeltas(BenchRow row)
+    {
+        // The daemons rewrite their stats at exit, so after TearDown these are final.
+        JsonObject?[] after = _daemons.Select(ReadProcessStats).ToArray();
+        if (_gcBefore is null) return;
+        long Delta(string key) => after.Zip(_gcBefore, (a, b) => (long?)a?[key] - (long?)b?[key] ?? 0).Sum();
+        row.GcGen0 = Delta("gc_gen0");
+        row.GcGen1 = Delta("gc_gen1");
+        row.GcGen2 = Delta("gc_gen2");
+        row.AllocatedBytes = Delta("allocated_bytes");
+    }
+
+    private static JsonObject? ReadProcessStats(LabDaemon d)
+    {
+        for (int i = 0; i < 5; i++)
+        {
+            try { return JsonNode.Parse(File.ReadAllText(d.StatsFile))?["process"] as JsonObject; }
+            catch (Exception e) when (e is IOException or System.Text.Json.JsonException) { Thread.Sleep(50); }
+        }
+        return null;
+    }
+
+    /// <summary>utime + stime of a process from /proc (the counter the daemons report as process.cpu_seconds).</summary>
+    internal static double CpuSeconds(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            string[] f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            // After "pid (comm) ": state is field 3, utime field 14, stime field 15.
+            long ticks = long.Parse(f[11], CultureInfo.InvariantCulture) + long.Parse(f[12], CultureInfo.InvariantCulture);
+            return ticks / 100.0;
+        }
+        catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException) { return 0; }
+    }
+}

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Multicast.Cli.Bench;
+using Multicast.Tests.EndToEnd;
+using NUnit.Framework;
+
+namespace Multicast.Tests.Bench;
+
+/// <summary>`multicast bench --quick`: every system yields a row with plausible figures, and the files are written.</summary>
+[TestFixture]
+[Category("EndToEnd")]
+public class BenchSmokeTests
+{
+    [Test]
+    public void QuickBench_WritesARowPerSystem()
+    {
+        E2e.RequireRoot();
+        string outDir = Path.Combine(Path.GetTempPath(), $"mc-bench-{Environment.ProcessId}");
+        var sw = Stopwatch.StartNew();
+        try
+        {
+            // Tiny settings: 2 members, short trials, a small search budget (the whole run stays well under 40 s).
+            BenchOptions o = BenchOptions.Parse(["--quick", "--out", outDir, "--search-budget", "2", "--duration", "0.6"]);
+            BenchReport report = BenchCommand.Execute(o, line => TestContext.Progress.WriteLine(line));
+            report.Write(outDir, line => TestContext.Progress.WriteLine(line));
+
+            JsonObject json = JsonNode.Parse(File.ReadAllText(Path.Combine(outDir, "bench.json")))!.AsObject();
+            var rows = json["rows"]!.AsArray().Select(r => r!.AsObject()).ToList();
+            Assert.That(rows.Select(r => (string)r["system"]!), Is.EqualTo(new[] { "native", "kernel", "ring", "socket" }));
+            foreach (JsonObject r in rows)
+            {
+                string name = (string)r["system"]!;
+                Assert.That(r["error"], Is.Null, $"{name}: {r.ToJsonString()}");
+                Assert.That((int)r["members"]!, Is.EqualTo(2));
+                Assert.That((double)r["lossless_rate"]!, Is.GreaterThan(100), name);
+                Assert.That((double)r["member_deliveries_per_s"]!, Is.GreaterThan(200), name);
+                Assert.That((double)r["latency_loss_percent"]!, Is.LessThan(50), name);
+                double p50 = (double)r["p50_us"]!, p99 = (double)r["p99_us"]!;
+                Assert.That(p50, Is.GreaterThan(0).And.LessThan(1_000_000), name);
+                Assert.That(p99, Is.GreaterThanOrEqualTo(p50), name);
+                bool engine = name is "ring" or "socket";
+                Assert.That(r["cpu_s_per_million_copies"] is null, Is.EqualTo(!engine), name);
+                Assert.That(r["gc_gen0"] is null, Is.EqualTo(!engine), name);
+            }
+            Assert.That((double)rows[0]["throughput_vs_native"]!, Is.EqualTo(1.0));
+            Assert.That(File.Exists(Path.Combine(outDir, "bench.csv")), Is.True);
+            Assert.That(File.ReadAllLines(Path.Combine(outDir, "bench.csv")), Has.Length.EqualTo(5));
+            Assert.That(new FileInfo(Path.Combine(outDir, "bench.png")).Length, Is.GreaterThan(1000));
+            TestContext.Progress.WriteLine($"quick bench took {sw.Elapsed.TotalSeconds:0.0} s");
+        }
+        finally
+        {
+            if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true);
+        }
+    }
+}
