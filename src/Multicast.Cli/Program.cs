@@ -28,6 +28,10 @@ public static class Program
                 "server_reload_list" => ReloadList.Run("multis", args),
                 "client_reload_list" => ReloadList.Run("multic", args),
                 "demo" => Demo.DemoCommand.Run(args),
+                // The Windows service entry (sc create udptopoint binPath= "...\multicast.exe udptopoint"); from a
+                // console it is the server in the foreground, like multis_admin -R.
+                "udptopoint" => Multicast.Windows.UdptopointService.Run(ConfigFile.Directory,
+                    stop => Daemon.ServerDaemon.Run(Daemon.DaemonOptions.Parse(args), stop)),
                 "tool" => Tools.TrafficTool.Run(args),
                 "bench" => Bench.BenchCommand.Run(args),
                 "multicast" when args.Length == 0 || args[0] is "-H" or "--help" or "-h" => Usage(),

@@ -1,7 +1,10 @@
 using Microsoft.Extensions.Logging;
 using Multicast.Core.DataPlane;
 using Multicast.Core.Engines;
+using Multicast.Linux.Net;
 using Multicast.Linux.Ring;
+using Multicast.Pcap;
+using Multicast.Pcap.NextHop;
 using Multicast.Linux.Sockets;
 
 namespace Multicast.Linux;
@@ -9,13 +12,19 @@ namespace Multicast.Linux;
 /// <summary>Creates the engine named by --engine.</summary>
 public static class EngineFactory
 {
-    public static readonly string[] ServerEngines = [EngineNames.Ring, EngineNames.Socket];
+    public static readonly string[] ServerEngines = [EngineNames.Ring, EngineNames.Socket, EngineNames.Pcap];
+
+    /// <summary>Windows has only the pcap engine (Npcap); Linux defaults to the ring.</summary>
+    private static string DefaultEngine => OperatingSystem.IsWindows() ? EngineNames.Pcap : EngineNames.Ring;
 
     /// <param name="engine">The engine asked for with --engine; null = the default (ring, falling back to socket).</param>
     /// <param name="idle">The ring engine's idle strategy (spin → yield → park); null = park at once.</param>
     public static IServerEngine CreateServer(string? engine, string interfaceName, ServerForwarder forwarder, ILogger logger, IdleStrategy? idle = null) =>
-        (engine ?? EngineNames.Ring) switch
+        (engine ?? DefaultEngine) switch
         {
+            EngineNames.Pcap when OperatingSystem.IsWindows() => PcapEngines.CreateWindowsServer(interfaceName, forwarder, logger),
+            EngineNames.Pcap => new PcapServerEngine(interfaceName, forwarder, logger,
+                nic => LinuxNextHops(nic, logger), _ => new RawSocketTxSlots(capacity: 128)),
             EngineNames.Socket => new SocketServerEngine(interfaceName, forwarder, logger),
             EngineNames.Ring => RingOrFallback<IServerEngine>(engine is null, interfaceName, logger,
                 () => new RingServerEngine(interfaceName, forwarder, logger, RingOptions(idle)),
@@ -24,8 +33,9 @@ public static class EngineFactory
         };
 
     public static IClientEngine CreateClient(string? engine, string interfaceName, ClientForwarder forwarder, ITxSlots delivery, ILogger logger, IdleStrategy? idle = null) =>
-        (engine ?? EngineNames.Ring) switch
+        (engine ?? DefaultEngine) switch
         {
+            EngineNames.Pcap => new PcapClientEngine(interfaceName, forwarder, delivery, logger),
             EngineNames.Socket => new SocketClientEngine(interfaceName, forwarder, delivery, logger),
             EngineNames.Ring => RingOrFallback<IClientEngine>(engine is null, interfaceName, logger,
                 () => new RingClientEngine(interfaceName, forwarder, delivery, logger, RingOptions(idle)),
@@ -53,5 +63,29 @@ public static class EngineFactory
             logger.LogWarning("ring engine unavailable on {Interface} ({Reason}); using the socket engine", interfaceName, e.Message);
             return socket();
         }
+    }
+
+    /// <summary>
+    /// The pcap engine on Linux reuses the ring engine's netlink resolver (native shim). Without the shim every copy
+    /// takes the kernel-routed slow path: slower, but nothing is lost.
+    /// </summary>
+    private static INextHopResolver LinuxNextHops(CaptureInterface nic, ILogger logger)
+    {
+        try
+        {
+            return new ShimNextHops(new NextHopResolver(nic.Index, logger));
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or ShimException)
+        {
+            logger.LogWarning("pcap engine: no next-hop resolver ({Reason}); every copy goes through the kernel", e.Message);
+            return new KernelRoutedOnly();
+        }
+    }
+
+    private sealed class ShimNextHops(NextHopResolver resolver) : INextHopResolver
+    {
+        public bool TryGetMac(uint destination, out ulong mac) => resolver.TryGetMac(destination, out mac);
+        public void Watch(IEnumerable<uint> destinations) => resolver.Watch(destinations);
+        public void Dispose() => resolver.Dispose();
     }
 }

@@ -23,6 +23,7 @@ public static class ControlClient
     /// <summary>Sends one command and returns the reply, or null when no daemon listens on <paramref name="path"/>.</summary>
     public static string? TrySend(string path, string command, TimeSpan? timeout = null)
     {
+        if (OperatingSystem.IsWindows()) return ControlChannel.TrySend(path, command, timeout);
         if (!File.Exists(path)) return null;
         using var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try { s.Connect(new UnixDomainSocketEndPoint(path)); }

@@ -29,12 +29,12 @@ public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrate
                     if (a.StartsWith("--interface=")) iface = a["--interface=".Length..];
                     else if (a.StartsWith("--engine=")) engine = a["--engine=".Length..];
                     else if (a.StartsWith("--idle=")) idle = a["--idle=".Length..];
-                    else throw new UsageException($"unknown option {a} for -R (accepted: --interface IF, --engine ring|socket, --idle spin|yield|park[:MICROS])");
+                    else throw new UsageException($"unknown option {a} for -R (accepted: --interface IF, --engine ring|socket|pcap, --idle spin|yield|park[:MICROS])");
                     break;
             }
         }
-        if (engine is not (null or EngineNames.Ring or EngineNames.Socket))
-            throw new UsageException($"unknown engine '{engine}' (expected ring or socket)");
+        if (engine is not (null or EngineNames.Ring or EngineNames.Socket or EngineNames.Pcap))
+            throw new UsageException($"unknown engine '{engine}' (expected ring, socket or pcap)");
         IdleStrategy? strategy = null;
         if (idle is not null)
         {

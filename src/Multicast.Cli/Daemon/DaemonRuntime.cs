@@ -16,7 +16,7 @@ namespace Multicast.Cli.Daemon;
 /// </summary>
 public sealed class DaemonRuntime : IDisposable
 {
-    private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationTokenSource _stop;
     private readonly List<PosixSignalRegistration> _signals = new();
     private readonly string _pidFile;
     private readonly string _statsFile;
@@ -24,7 +24,7 @@ public sealed class DaemonRuntime : IDisposable
     private Timer? _statsTimer;
     private readonly object _statsLock = new();
     private readonly string _role;
-    private ControlServer? _control;
+    private IDisposable? _control;
     private bool _ready;
 
     public ILoggerFactory LoggerFactory { get; }
@@ -32,8 +32,10 @@ public sealed class DaemonRuntime : IDisposable
     public CancellationToken Stopping => _stop.Token;
     public string ConfigDirectory { get; }
 
-    public DaemonRuntime(string role, Func<JsonObject> stats)
+    /// <param name="stopping">Stops the daemon from outside (the Windows service host), besides the signals.</param>
+    public DaemonRuntime(string role, Func<JsonObject> stats, CancellationToken stopping = default)
     {
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         ConfigDirectory = ConfigFile.Directory;
         _pidFile = Path.Combine(ConfigDirectory, $"{role}.pid");
         _statsFile = Path.Combine(ConfigDirectory, role == "multis" ? "server_stats.json" : "client_stats.json");
@@ -71,7 +73,7 @@ public sealed class DaemonRuntime : IDisposable
     public void StartControl(Func<string, string> handler)
     {
         string path = Path.Combine(ConfigDirectory, _role == "multis" ? ControlClient.ServerSocket : ControlClient.ClientSocket);
-        _control = new ControlServer(path, handler, Logger);
+        _control = ControlChannel.Listen(path, handler, Logger);
     }
 
     public void OnSignals(Func<string> reload)
@@ -79,6 +81,8 @@ public sealed class DaemonRuntime : IDisposable
         void Stop(PosixSignalContext c) { c.Cancel = true; Logger.LogInformation("signal {Signal}: stopping", c.Signal); _stop.Cancel(); }
         _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop));
         _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop));
+        // On Windows SIGHUP means the console window closing, not "reload": reload goes through the control pipe.
+        if (OperatingSystem.IsWindows()) return;
         _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGHUP, c =>
         {
             c.Cancel = true;

@@ -12,15 +12,18 @@ namespace Multicast.Cli.Daemon;
 /// <summary>`multis_admin -R`: the server in the foreground.</summary>
 public static class ServerDaemon
 {
-    public static int Run(DaemonOptions options)
+    /// <param name="stopping">Cancelled by the Windows service host on stop; signals stop it everywhere.</param>
+    public static int Run(DaemonOptions options, CancellationToken stopping = default)
     {
         var forwarder = new ServerForwarder();
         IServerEngine? running = null;
-        using var runtime = new DaemonRuntime("multis", () => Stats(forwarder, running));
+        using var runtime = new DaemonRuntime("multis", () => Stats(forwarder, running), stopping);
         ILogger log = runtime.Logger;
         string configPath = Path.Combine(runtime.ConfigDirectory, ServerConfig.FileName);
         ServerConfig config = LoadOrEmpty(configPath, log);
-        string iface = options.Interface ?? InterfaceLookup.DefaultInterface();
+        // Windows has no /proc/net/route: the NIC holding the default gateway, as its Npcap device.
+        string iface = options.Interface ?? (OperatingSystem.IsWindows()
+            ? Multicast.Pcap.PcapDevices.DefaultWindowsInterface() : InterfaceLookup.DefaultInterface());
         var table = new FanoutTable(config, null);
         forwarder.Publish(table);
         using IServerEngine engine = running = EngineFactory.CreateServer(options.Engine, iface, forwarder, log, options.Idle);

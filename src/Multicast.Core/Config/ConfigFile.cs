@@ -15,9 +15,13 @@ public static class ConfigFile
         CommentHandling = JsonCommentHandling.Skip,
     };
 
-    /// <summary>The directory every tool reads its files from: $MULTICAST_CONFIG_DIR, else /etc/multicast.</summary>
+    /// <summary>
+    /// The directory every tool reads its files from: $MULTICAST_CONFIG_DIR, else /etc/multicast, or on Windows
+    /// C:\udptopoint (where the original service kept server_cfg.json.txt and server_log.txt).
+    /// </summary>
     public static string Directory =>
-        Environment.GetEnvironmentVariable("MULTICAST_CONFIG_DIR") is { Length: > 0 } dir ? dir : "/etc/multicast";
+        Environment.GetEnvironmentVariable("MULTICAST_CONFIG_DIR") is { Length: > 0 } dir ? dir
+        : OperatingSystem.IsWindows() ? @"C:\udptopoint" : "/etc/multicast";
 
     public static T Load<T>(string path, Func<JsonNode, string, T> parse)
     {

@@ -11,6 +11,7 @@ namespace Multicast.Tests.EndToEnd;
 /// control socket, and the groups a change does not touch lose and duplicate nothing.
 /// </summary>
 [TestFixture("ring")]
+[TestFixture("pcap")]
 [TestFixture("socket")]
 [Category("EndToEnd")]
 public class LiveChangeTests(string engine)

@@ -12,6 +12,7 @@ namespace Multicast.Tests.EndToEnd;
 /// </summary>
 [TestFixture("socket")]
 [TestFixture("ring")]
+[TestFixture("pcap")]
 [Category("EndToEnd")]
 public class ProxyEndToEndTests(string engine)
 {

@@ -1,0 +1,64 @@
+using System.Text;
+using Multicast.Core.Packets;
+
+namespace Multicast.Pcap;
+
+/// <summary>
+/// pcap filter expressions (compiled by libpcap/Npcap into the kernel/driver filter) for the configured groups.
+/// Unlike the original's `port P1 or port P2`, they match on the destination address (so non-first fragments, which
+/// carry no UDP header, are captured too) and they are rebuilt on every config change.
+/// </summary>
+public static class PcapFilterBuilder
+{
+    /// <summary>
+    /// Above this many groups the expression would compile into a long program; the filter then accepts every
+    /// address a group may have (224.0.0.0/4 and last octet 255, as the kernel-side builder does) and the table
+    /// lookup drops the rest as "no group".
+    /// </summary>
+    public const int MaxListedGroups = 512;
+
+    /// <summary>
+    /// Matches nothing: with no groups configured the proxy must capture nothing, not everything. No frame is a byte
+    /// long; a constant-false expression would be refused by libpcap's optimiser ("rejects all packets").
+    /// </summary>
+    public const string MatchNothing = "less 1";
+
+    /// <param name="sourceMac">
+    /// When the platform cannot select outgoing frames (Npcap has no pcap_setdirection), only frames this host sent.
+    /// </param>
+    public static string ServerCapture(IReadOnlyCollection<uint> groups, ulong? sourceMac = null)
+    {
+        if (groups.Count == 0) return MatchNothing;
+        var s = new StringBuilder();
+        if (sourceMac is ulong mac) s.Append("ether src ").Append(FormatMac(mac)).Append(" and ");
+        s.Append("ip proto 17 and ");
+        if (groups.Count > MaxListedGroups) return s.Append("(ip dst net 224.0.0.0/4 or ip[19] = 255)").ToString();
+        AppendAddresses(s, "ip dst host ", groups);
+        return s.ToString();
+    }
+
+    /// <summary>Marked copies (TOS = marker) from the configured servers, addressed to this host.</summary>
+    public static string ClientCapture(IReadOnlyCollection<uint> servers, byte markerTos)
+    {
+        if (servers.Count == 0) return MatchNothing;
+        var s = new StringBuilder("ip proto 17 and ip[1] = ").Append(markerTos).Append(" and ");
+        if (servers.Count > MaxListedGroups) return s.Append("ip").ToString();
+        AppendAddresses(s, "ip src host ", servers);
+        return s.ToString();
+    }
+
+    private static void AppendAddresses(StringBuilder s, string primitive, IReadOnlyCollection<uint> addresses)
+    {
+        uint[] sorted = addresses.Distinct().Order().ToArray();
+        s.Append('(');
+        for (int i = 0; i < sorted.Length; i++)
+        {
+            if (i > 0) s.Append(" or ");
+            s.Append(primitive).Append(IpAddressV4.Format(sorted[i]));
+        }
+        s.Append(')');
+    }
+
+    public static string FormatMac(ulong mac) =>
+        string.Join(':', Enumerable.Range(0, 6).Select(i => ((byte)(mac >> (40 - 8 * i))).ToString("x2")));
+}
