@@ -37,44 +37,23 @@ public static class ClientDaemon
         using var delivery = new RawSocketTxSlots(capacity: 64, multicastInterface: iface);
         using IClientEngine engine = running = EngineFactory.CreateClient(options.Engine, iface, forwarder, delivery, log, options.Idle);
         engine.Apply(table);
-        var reloadLock = new object();
-        string Reload()
-        {
-            lock (reloadLock)
-            {
-                try
-                {
-                    ClientConfig next = File.Exists(configPath) ? ClientConfig.Load(configPath) : ClientConfig.Empty;
-                    var nextTable = new ClientTable(next, forwarder.Table);
-                    // The drop rule must cover a server before its copies are restored (else local sockets get the
-                    // copy too) and may only stop covering it after: apply the union, switch, then narrow.
-                    dropRule.Apply(nextTable.Servers.Union(forwarder.Table.Servers));
-                    engine.Apply(nextTable);
-                    dropRule.Apply(nextTable.Servers);
-                    log.LogInformation("reloaded {Path}: {Routes} servers", configPath, next.Routes.Count);
-                    return "ok";
-                }
-                catch (Exception e) when (e is ConfigException or InvalidOperationException)
-                {
-                    log.LogError("reload refused, keeping the running config: {Message}", e.Message);
-                    return $"error: {e.Message}";
-                }
-            }
-        }
-        runtime.OnSignals(Reload);
-        runtime.StartControl(command => command switch
-        {
-            "reload" => Reload(),
-            "list" => List(forwarder.Counters),
-            "stats" => Stats(forwarder, engine).ToJsonString(),
-            _ => "parameter error!",
-        });
         log.LogInformation("multic started: interface {Interface}, engine {Engine}, {Routes} servers from {Path}",
             iface, engine.Name, config.Routes.Count, configPath);
-        runtime.Ready();
-        if (ThreadScheduling.SetCurrentThreadNice(ThreadScheduling.DataPlaneNice) is int errno and not 0)
-            log.LogWarning("cannot raise the data-plane thread's priority (errno {Errno}); it competes with other work", errno);
-        engine.Run(runtime.Stopping);
+        runtime.Serve(
+            apply: () =>
+            {
+                ClientConfig next = File.Exists(configPath) ? ClientConfig.Load(configPath) : ClientConfig.Empty;
+                var nextTable = new ClientTable(next, forwarder.Table);
+                // The drop rule must cover a server before its copies are restored (else local sockets get the
+                // copy too) and may only stop covering it after: apply the union, switch, then narrow.
+                dropRule.Apply(nextTable.Servers.Union(forwarder.Table.Servers));
+                engine.Apply(nextTable);
+                dropRule.Apply(nextTable.Servers);
+                return $"{configPath}: {next.Routes.Count} servers";
+            },
+            list: () => List(forwarder.Counters),
+            stats: () => Stats(forwarder, engine).ToJsonString(),
+            run: engine.Run);
         log.LogInformation("multic stopped");
         return 0;
     }

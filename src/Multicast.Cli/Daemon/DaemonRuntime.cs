@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Multicast.Cli.Control;
 using Multicast.Core.Config;
+using Multicast.Linux;
 using LoggerConfiguration = Serilog.LoggerConfiguration;
 using Serilog;
 
@@ -132,6 +133,45 @@ public sealed class DaemonRuntime : IDisposable
             ["gc_gen2"] = GC.CollectionCount(2),
             ["allocated_bytes"] = GC.GetTotalAllocatedBytes(),
         };
+    }
+
+    /// <summary>
+    /// Wires reload (SIGHUP and the control socket's `reload`, serialised), the control commands, readiness and the
+    /// data-plane thread's priority, then runs the data plane until stopped.
+    /// </summary>
+    /// <param name="apply">Re-reads the config and applies it; returns what was loaded, for the log. Throws
+    /// ConfigException or InvalidOperationException to refuse the change and keep the running config.</param>
+    public void Serve(Func<string> apply, Func<string> list, Func<string> stats, Action<CancellationToken> run)
+    {
+        var reloadLock = new object();
+        string Reload()
+        {
+            lock (reloadLock)
+            {
+                try
+                {
+                    Logger.LogInformation("reloaded {What}", apply());
+                    return "ok";
+                }
+                catch (Exception e) when (e is ConfigException or InvalidOperationException)
+                {
+                    Logger.LogError("reload refused, keeping the running config: {Message}", e.Message);
+                    return $"error: {e.Message}";
+                }
+            }
+        }
+        OnSignals(Reload);
+        StartControl(command => command switch
+        {
+            "reload" => Reload(),
+            "list" => list(),
+            "stats" => stats(),
+            _ => "parameter error!",
+        });
+        Ready();
+        if (OperatingSystem.IsLinux() && ThreadScheduling.SetCurrentThreadNice(ThreadScheduling.DataPlaneNice) is int errno and not 0)
+            Logger.LogWarning("cannot raise the data-plane thread's priority (errno {Errno}); it competes with other work", errno);
+        run(Stopping);
     }
 
     public void Dispose()

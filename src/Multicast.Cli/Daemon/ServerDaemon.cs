@@ -28,39 +28,18 @@ public static class ServerDaemon
         forwarder.Publish(table);
         using IServerEngine engine = running = EngineFactory.CreateServer(options.Engine, iface, forwarder, log, options.Idle);
         engine.Apply(table);
-        var reloadLock = new object();
-        string Reload()
-        {
-            lock (reloadLock)
-            {
-                try
-                {
-                    ServerConfig next = LoadOrEmpty(configPath, log);
-                    engine.Apply(new FanoutTable(next, forwarder.Table));
-                    log.LogInformation("reloaded {Path}: {Groups} groups", configPath, next.Groups.Count);
-                    return "ok";
-                }
-                catch (Exception e) when (e is ConfigException or InvalidOperationException)
-                {
-                    log.LogError("reload refused, keeping the running config: {Message}", e.Message);
-                    return $"error: {e.Message}";
-                }
-            }
-        }
-        runtime.OnSignals(Reload);
-        runtime.StartControl(command => command switch
-        {
-            "reload" => Reload(),
-            "list" => List(forwarder.Counters),
-            "stats" => Stats(forwarder, engine).ToJsonString(),
-            _ => "parameter error!",
-        });
         log.LogInformation("multis started: interface {Interface}, engine {Engine}, {Groups} groups from {Path}",
             iface, engine.Name, config.Groups.Count, configPath);
-        runtime.Ready();
-        if (ThreadScheduling.SetCurrentThreadNice(ThreadScheduling.DataPlaneNice) is int errno and not 0)
-            log.LogWarning("cannot raise the data-plane thread's priority (errno {Errno}); it competes with other work", errno);
-        engine.Run(runtime.Stopping);
+        runtime.Serve(
+            apply: () =>
+            {
+                ServerConfig next = LoadOrEmpty(configPath, log);
+                engine.Apply(new FanoutTable(next, forwarder.Table));
+                return $"{configPath}: {next.Groups.Count} groups";
+            },
+            list: () => List(forwarder.Counters),
+            stats: () => Stats(forwarder, engine).ToJsonString(),
+            run: engine.Run);
         log.LogInformation("multis stopped");
         return 0;
     }
