@@ -29,17 +29,18 @@ public sealed class PcapClientEngine : IClientEngine, IFrameSink
         _delivery = delivery;
         _logger = logger;
         CaptureInterface nic = PcapDevices.Find(interfaceName);
-        _capture = new PcapCapture(nic.Device, Filter(forwarder.Table), OperatingSystem.IsWindows() ? null : LibPcap.DirectionIn, logger, nic.Mtu);
+        _capture = new PcapCapture(nic.Device, Filter(forwarder.Table, forwarder.FragmentsOnly), OperatingSystem.IsWindows() ? null : LibPcap.DirectionIn, logger, nic.Mtu);
     }
 
-    private static string Filter(ClientTable table) => PcapFilterBuilder.ClientCapture(table.Servers.ToArray(), ProxyMarker.Tos);
+    private static string Filter(ClientTable table, bool fragmentsOnly) =>
+        PcapFilterBuilder.ClientCapture(table.Servers.ToArray(), ProxyMarker.Tos, fragmentsOnly);
 
     public void Apply(ClientTable table)
     {
         lock (_applyLock)
         {
             _forwarder.Publish(table);
-            _capture.SetFilter(Filter(table));
+            _capture.SetFilter(Filter(table, _forwarder.FragmentsOnly));
         }
     }
 

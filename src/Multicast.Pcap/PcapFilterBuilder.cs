@@ -38,10 +38,12 @@ public static class PcapFilterBuilder
     }
 
     /// <summary>Marked copies (TOS = marker) from the configured servers, addressed to this host.</summary>
-    public static string ClientCapture(IReadOnlyCollection<uint> servers, byte markerTos)
+    /// <param name="fragmentsOnly">Only fragments: the kernel delivers whole datagrams (see BpfFilterBuilder.ClientCapture).</param>
+    public static string ClientCapture(IReadOnlyCollection<uint> servers, byte markerTos, bool fragmentsOnly = false)
     {
         if (servers.Count == 0) return MatchNothing;
         var s = new StringBuilder("ip proto 17 and ip[1] = ").Append(markerTos).Append(" and ");
+        if (fragmentsOnly) s.Append("ip[6:2] & 0x3fff != 0 and ");
         if (servers.Count > MaxListedGroups) return s.Append("ip").ToString();
         AppendAddresses(s, "ip src host ", servers);
         return s.ToString();

@@ -49,7 +49,7 @@ public static class ClientAdmin
     public static int Run(string[] args)
     {
         if (args.Length == 0 || args is ["-help"]) return Help();
-        ParsedOptions o = ParsedOptions.Parse(args, Specs, a => a.StartsWith("--interface") || a.StartsWith("--engine") || a.StartsWith("--idle"));
+        ParsedOptions o = ParsedOptions.Parse(args, Specs, DaemonOptions.IsDaemonOption);
         char command = AdminCommand.Single(o, "ADCPLHR");
         if (command != 'R' && o.DaemonArgs.Count > 0) throw new UsageException($"{o.DaemonArgs[0]} goes with -R only");
         var ctx = new AdminContext("multic");
@@ -144,7 +144,9 @@ public static class ClientAdmin
         JsonObject c = stats["counters"]!.AsObject();
         if (match is null)
         {
-            Console.Out.Write($"rx packets  :  {c["delivered"]}\nrx bytes    :  {c["delivered_bytes"]}\n\n");
+            // Whole datagrams restored in the kernel (--delivery nft) count as delivered like those restored in user space.
+            long Sum(string a, string b) => (long?)c[a] + ((long?)c[b] ?? 0) ?? 0;
+            Console.Out.Write($"rx packets  :  {Sum("delivered", "kernel_delivered")}\nrx bytes    :  {Sum("delivered_bytes", "kernel_delivered_bytes")}\n\n");
             foreach ((string name, JsonNode? value) in c) Console.Out.WriteLine($"{name,-26} :  {value}");
             return 0;
         }

@@ -47,7 +47,7 @@ public static class ServerAdmin
     public static int Run(string[] args)
     {
         if (args.Length == 0 || args is ["-help"]) return Help();
-        ParsedOptions o = ParsedOptions.Parse(args, Specs, a => a.StartsWith("--interface") || a.StartsWith("--engine") || a.StartsWith("--idle"));
+        ParsedOptions o = ParsedOptions.Parse(args, Specs, DaemonOptions.IsDaemonOption);
         char command = AdminCommand.Single(o, Commands);
         if (command != 'R' && o.DaemonArgs.Count > 0) throw new UsageException($"{o.DaemonArgs[0]} goes with -R only");
         var ctx = new AdminContext("multis");

@@ -13,6 +13,7 @@ namespace Multicast.Cli.Bench;
 internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Action<string> say)
 {
     private const double LossLimit = 0.001; // < 0.1 %
+    public const string RawSuffix = "-raw";
     private readonly List<LabDaemon> _daemons = new();
     private ulong _nextSeq;
 
@@ -49,13 +50,17 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
                 break;
             default:
                 string[] extra = o.Idle is null ? [] : ["--idle", o.Idle];
+                // "ENGINE-raw": the clients restore in user space (--delivery raw) instead of the kernel's ingress rule.
+                bool raw = system.EndsWith(RawSuffix, StringComparison.Ordinal);
+                string engine = raw ? system[..^RawSuffix.Length] : system;
+                string[] clientExtra = raw ? [.. extra, "--delivery", "raw"] : extra;
                 try
                 {
-                    _daemons.Add(lab.StartServer(lab.Source, system,
+                    _daemons.Add(lab.StartServer(lab.Source, engine,
                         LabConfig.Server(BenchCommand.Group, BenchCommand.Port, 0, lab.Members.Select(m => m.Address)), null, extra));
                     foreach (LabHost m in lab.Members)
-                        _daemons.Add(lab.StartClient(m, system,
-                            LabConfig.Client(lab.Source.Address, BenchCommand.Port, BenchCommand.Group, BenchCommand.Port), null, extra));
+                        _daemons.Add(lab.StartClient(m, engine,
+                            LabConfig.Client(lab.Source.Address, BenchCommand.Port, BenchCommand.Group, BenchCommand.Port), null, clientExtra));
                 }
                 catch
                 {

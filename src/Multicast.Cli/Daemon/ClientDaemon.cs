@@ -22,23 +22,26 @@ public static class ClientDaemon
 
     public static int Run(DaemonOptions options)
     {
-        var forwarder = new ClientForwarder(DeliveryTtl);
+        ClientForwarder forwarder = null!;
+        KernelDelivery? kernel = null;
         IClientEngine? running = null;
-        using var runtime = new DaemonRuntime("multic", () => Stats(forwarder, running));
+        using var runtime = new DaemonRuntime("multic", () => Stats(forwarder, running, kernel));
         ILogger log = runtime.Logger;
         string configPath = Path.Combine(runtime.ConfigDirectory, ClientConfig.FileName);
         ClientConfig config = File.Exists(configPath) ? ClientConfig.Load(configPath) : ClientConfig.Empty;
         if (!File.Exists(configPath)) log.LogWarning("{Path} does not exist: starting with no servers (add them with multic_admin -A)", configPath);
         string iface = options.Interface ?? InterfaceLookup.DefaultInterface();
         var table = new ClientTable(config, null);
-        forwarder.Publish(table);
         using var dropRule = new CopyDropRule(iface);
         dropRule.Apply(table.Servers);
+        using KernelDelivery? kernelDelivery = kernel = StartKernelDelivery(options.Delivery, iface, table, log);
+        forwarder = new ClientForwarder(DeliveryTtl, fragmentsOnly: kernel is not null);
+        forwarder.Publish(table);
         using var delivery = new RawSocketTxSlots(capacity: 64, multicastInterface: iface);
         using IClientEngine engine = running = EngineFactory.CreateClient(options.Engine, iface, forwarder, delivery, log, options.Idle);
         engine.Apply(table);
-        log.LogInformation("multic started: interface {Interface}, engine {Engine}, {Routes} servers from {Path}",
-            iface, engine.Name, config.Routes.Count, configPath);
+        log.LogInformation("multic started: interface {Interface}, engine {Engine}, delivery {Delivery}, {Routes} servers from {Path}",
+            iface, engine.Name, kernel is null ? DeliveryRaw : DeliveryNft, config.Routes.Count, configPath);
         runtime.Serve(
             apply: () =>
             {
@@ -48,27 +51,68 @@ public static class ClientDaemon
                 // copy too) and may only stop covering it after: apply the union, switch, then narrow.
                 dropRule.Apply(nextTable.Servers.Union(forwarder.Table.Servers));
                 engine.Apply(nextTable);
+                kernel?.Apply(nextTable);
                 dropRule.Apply(nextTable.Servers);
                 return $"{configPath}: {next.Routes.Count} servers";
             },
-            list: () => List(forwarder.Counters),
-            stats: () => Stats(forwarder, engine).ToJsonString(),
+            list: () => List(forwarder.Counters, kernel),
+            stats: () => Stats(forwarder, engine, kernel).ToJsonString(),
             run: engine.Run);
         log.LogInformation("multic stopped");
         return 0;
     }
 
-    /// <summary>The `list` reply, in the layout client_reload_list prints (the original's three counters).</summary>
-    private static string List(ClientCounters c) =>
-        $"recv_pkt:\t{Volatile.Read(ref c.Received)}\n" +
-        $"drop_pkt:\t{Volatile.Read(ref c.Received) - Volatile.Read(ref c.Delivered)}\n" +
-        $"forward_pkt:\t{Volatile.Read(ref c.Delivered)}\n";
+    public const string DeliveryNft = "nft", DeliveryRaw = "raw";
 
-    public static JsonObject Stats(ClientForwarder forwarder, IClientEngine? engine)
+    /// <summary>
+    /// --delivery nft (and the default) restores whole datagrams in the kernel; the default falls back to user-space
+    /// delivery, with the reason logged, where the kernel refuses a netdev table. --delivery raw never installs it.
+    /// </summary>
+    private static KernelDelivery? StartKernelDelivery(string? mode, string iface, ClientTable table, ILogger log)
+    {
+        if (mode == DeliveryRaw) return null;
+        var kernel = new KernelDelivery(iface);
+        try
+        {
+            kernel.Apply(table);
+            return kernel;
+        }
+        catch (InvalidOperationException e) when (mode is null)
+        {
+            kernel.Dispose();
+            log.LogWarning("kernel delivery unavailable ({Reason}); restoring copies in user space", e.Message);
+            return null;
+        }
+    }
+
+    private static IReadOnlyDictionary<string, (long Packets, long Bytes)> KernelCounters(KernelDelivery? kernel)
+    {
+        if (kernel is null) return new Dictionary<string, (long, long)>();
+        try { return kernel.ReadCounters(); }
+        catch (Exception e) when (e is InvalidOperationException or System.Text.Json.JsonException)
+        {
+            return new Dictionary<string, (long, long)>();
+        }
+    }
+
+    /// <summary>The `list` reply, in the layout client_reload_list prints (the original's three counters).</summary>
+    private static string List(ClientCounters c, KernelDelivery? kernel)
+    {
+        long inKernel = KernelCounters(kernel).Values.Sum(v => v.Packets);
+        long received = Volatile.Read(ref c.Received), delivered = Volatile.Read(ref c.Delivered);
+        return $"recv_pkt:\t{received + inKernel}\n" +
+               $"drop_pkt:\t{received - delivered}\n" +
+               $"forward_pkt:\t{delivered + inKernel}\n";
+    }
+
+    public static JsonObject Stats(ClientForwarder forwarder, IClientEngine? engine, KernelDelivery? kernel)
     {
         var counters = new JsonObject();
         foreach ((string name, long value) in forwarder.Counters.Snapshot()) counters[name] = value;
         counters["capture_drops"] = engine?.CaptureDrops ?? 0;
+        IReadOnlyDictionary<string, (long Packets, long Bytes)> inKernel = KernelCounters(kernel);
+        counters["kernel_delivered"] = inKernel.Values.Sum(v => v.Packets);
+        counters["kernel_delivered_bytes"] = inKernel.Values.Sum(v => v.Bytes);
         var routes = new JsonArray();
         foreach (ClientRoute r in forwarder.Table.Routes)
             routes.Add(new JsonObject
@@ -77,9 +121,12 @@ public static class ClientDaemon
                 ["server_port"] = r.ServerPort,
                 ["group_ip"] = IpAddressV4.Format(r.GroupIp),
                 ["group_port"] = r.GroupPort,
-                ["packets"] = Volatile.Read(ref r.Packets),
-                ["bytes"] = Volatile.Read(ref r.Bytes),
+                ["packets"] = Volatile.Read(ref r.Packets) + K(r).Packets,
+                ["bytes"] = Volatile.Read(ref r.Bytes) + K(r).Bytes,
             });
-        return new JsonObject { ["counters"] = counters, ["routes"] = routes };
+        return new JsonObject { ["delivery"] = kernel is null ? DeliveryRaw : DeliveryNft, ["counters"] = counters, ["routes"] = routes };
+
+        (long Packets, long Bytes) K(ClientRoute r) =>
+            inKernel.TryGetValue(KernelDelivery.RouteKey(r.ServerIp, r.ServerPort), out var v) ? v : default;
     }
 }

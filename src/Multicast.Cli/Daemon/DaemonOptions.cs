@@ -6,14 +6,21 @@ namespace Multicast.Cli.Daemon;
 /// <summary>Options shared by `multis_admin -R` and `multic_admin -R`.</summary>
 /// <param name="Engine">As given with --engine; null = the default (ring, or socket where the ring cannot run).</param>
 /// <param name="Idle">As given with --idle (spin|yield|park[:MICROS]); null = park (the ring engine's default).</param>
-public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrategy? Idle = null)
+/// <param name="Delivery">Client only, as given with --delivery (nft|raw); null = nft where the kernel allows it.</param>
+public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrategy? Idle = null, string? Delivery = null)
 {
+    /// <summary>Whether an argument of an admin command line belongs to the daemon (handed to <see cref="Parse"/>).</summary>
+    public static bool IsDaemonOption(string arg) =>
+        arg.StartsWith("--interface", StringComparison.Ordinal) || arg.StartsWith("--engine", StringComparison.Ordinal) ||
+        arg.StartsWith("--idle", StringComparison.Ordinal) || arg.StartsWith("--delivery", StringComparison.Ordinal);
+
     /// <summary>Parses the daemon options that follow -R; anything else is a usage error.</summary>
     public static DaemonOptions Parse(IEnumerable<string> args)
     {
         string? iface = null;
         string? engine = null;
         string? idle = null;
+        string? delivery = null;
         using IEnumerator<string> e = args.GetEnumerator();
         while (e.MoveNext())
         {
@@ -25,22 +32,26 @@ public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrate
                 case "--interface" or "-I": iface = Value(a); break;
                 case "--engine": engine = Value(a); break;
                 case "--idle": idle = Value(a); break;
+                case "--delivery": delivery = Value(a); break;
                 default:
                     if (a.StartsWith("--interface=")) iface = a["--interface=".Length..];
                     else if (a.StartsWith("--engine=")) engine = a["--engine=".Length..];
                     else if (a.StartsWith("--idle=")) idle = a["--idle=".Length..];
-                    else throw new UsageException($"unknown option {a} for -R (accepted: --interface IF, --engine ring|socket|pcap, --idle spin|yield|park[:MICROS])");
+                    else if (a.StartsWith("--delivery=")) delivery = a["--delivery=".Length..];
+                    else throw new UsageException($"unknown option {a} for -R (accepted: --interface IF, --engine ring|socket|pcap, --idle spin|yield|park[:MICROS], --delivery nft|raw)");
                     break;
             }
         }
         if (engine is not (null or EngineNames.Ring or EngineNames.Socket or EngineNames.Pcap))
             throw new UsageException($"unknown engine '{engine}' (expected ring, socket or pcap)");
+        if (delivery is not (null or "nft" or "raw"))
+            throw new UsageException($"unknown delivery '{delivery}' (expected nft or raw)");
         IdleStrategy? strategy = null;
         if (idle is not null)
         {
             try { strategy = IdleStrategy.Parse(idle); }
             catch (ArgumentException error) { throw new UsageException(error.Message); }
         }
-        return new DaemonOptions(iface, engine, strategy);
+        return new DaemonOptions(iface, engine, strategy, delivery);
     }
 }

@@ -15,6 +15,7 @@ public static class ServerDaemon
     /// <param name="stopping">Cancelled by the Windows service host on stop; signals stop it everywhere.</param>
     public static int Run(DaemonOptions options, CancellationToken stopping = default)
     {
+        if (options.Delivery is not null) throw new UsageException("--delivery is a client option (multic_admin -R)");
         var forwarder = new ServerForwarder();
         IServerEngine? running = null;
         using var runtime = new DaemonRuntime("multis", () => Stats(forwarder, running), stopping);

@@ -42,6 +42,7 @@ internal static class SendTool
         byte[] buffer = GC.AllocateUninitializedArray<byte>(size, pinned: true);
         long sent = 0, errors = 0, maxLate = 0, maxLateIndex = 0;
         string? firstError = null;
+        Pacer.Prepare();
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         long start = Stopwatch.GetTimestamp();
         double ticksPerPacket = rate > 0 ? Stopwatch.Frequency / rate : 0;
@@ -53,7 +54,7 @@ internal static class SendTool
             if (ticksPerPacket > 0)
             {
                 long due = start + (long)(i * ticksPerPacket);
-                WaitUntil(due);
+                Pacer.WaitUntil(due);
                 long late = Stopwatch.GetTimestamp() - due;
                 if (late > maxLate) { maxLate = late; maxLateIndex = i; }
             }
@@ -107,23 +108,5 @@ internal static class SendTool
             return ((IPEndPoint)probe.LocalEndPoint!).Address;
         }
         catch (SocketException) { return null; }
-    }
-
-    /// <summary>
-    /// Sleep while far from the deadline (frees the CPU for the proxy on small machines), yield when close, spin for the
-    /// last stretch: Thread.Sleep(1) overshoots by up to ~1.1 ms on Linux, so sleeping closer than that would lose pace.
-    /// </summary>
-    private static void WaitUntil(long dueTimestamp)
-    {
-        long sleepThreshold = Stopwatch.Frequency * 15 / 10_000; // 1.5 ms
-        long yieldThreshold = Stopwatch.Frequency / 20_000;      // 50 µs
-        while (true)
-        {
-            long ahead = dueTimestamp - Stopwatch.GetTimestamp();
-            if (ahead <= 0) return;
-            if (ahead > sleepThreshold) Thread.Sleep(1);
-            else if (ahead > yieldThreshold) Thread.Yield();
-            else Thread.SpinWait(20);
-        }
     }
 }

@@ -7,8 +7,14 @@ namespace Multicast.Core.DataPlane;
 /// Client policy: accepts a copy only when it is marked and comes from a configured (server, port), restores the
 /// group address (and group port), and writes the restored packet for local delivery.
 /// </summary>
-public sealed class ClientForwarder(byte deliveryTtl)
+/// <param name="fragmentsOnly">
+/// The kernel restores and delivers whole datagrams (nftables ingress rewrite, see KernelDelivery): engines capture
+/// only fragments, and a whole datagram that still reaches this forwarder is counted and left to the kernel.
+/// </param>
+public sealed class ClientForwarder(byte deliveryTtl, bool fragmentsOnly = false)
 {
+    public bool FragmentsOnly => fragmentsOnly;
+
     private ClientTable _table = ClientTable.Empty;
     private readonly FragmentRoutes _fragments = new();
 
@@ -39,6 +45,7 @@ public sealed class ClientForwarder(byte deliveryTtl)
         int ihl = Ipv4Header.HeaderLength(ip);
         bool first = Ipv4Header.FragmentOffset(ip) == 0;
         bool fragmented = Ipv4Header.IsFragment(ip);
+        if (!fragmented && fragmentsOnly) { c.IgnoredKernelDelivers++; return; }
         if (fragmented) c.Fragments++;
         ClientRoute? route;
         ushort port = 0;

@@ -50,6 +50,8 @@ public sealed class ClientCounters
     public long DroppedFragmentUnmatched;
     public long DroppedDeliveryFull;
     public long Fragments;
+    /// <summary>Whole datagrams that reached user space although the kernel delivers them (filter not yet narrowed).</summary>
+    public long IgnoredKernelDelivers;
 
     public IEnumerable<(string Name, long Value)> Snapshot() =>
     [
@@ -65,5 +67,6 @@ public sealed class ClientCounters
         ("dropped_fragment_unmatched", Volatile.Read(ref DroppedFragmentUnmatched)),
         ("dropped_delivery_full", Volatile.Read(ref DroppedDeliveryFull)),
         ("fragments", Volatile.Read(ref Fragments)),
+        ("ignored_kernel_delivers", Volatile.Read(ref IgnoredKernelDelivers)),
     ];
 }

@@ -54,13 +54,24 @@ public static class BpfFilterBuilder
     /// <summary>
     /// Client capture: IPv4/UDP frames addressed to this host, TOS = the proxy marker, from a configured server.
     /// </summary>
-    public static BpfInstruction[] ClientCapture(IReadOnlyCollection<uint> servers, byte markerTos, int linkHeaderLength)
+    /// <param name="fragmentsOnly">
+    /// Only fragments (MF set or a non-zero offset): the kernel delivers whole datagrams itself (nftables ingress
+    /// rewrite), so user space must neither see nor deliver them a second time.
+    /// </param>
+    public static BpfInstruction[] ClientCapture(IReadOnlyCollection<uint> servers, byte markerTos, int linkHeaderLength, bool fragmentsOnly = false)
     {
         var p = new List<BpfInstruction>();
         RequireEqual(p, AncillaryPacketType, BpfInstruction.LoadWordAbsolute, PacketHost);
         RequireEqual(p, AncillaryProtocol, BpfInstruction.LoadHalfAbsolute, EtherTypeIpv4);
         RequireEqual(p, (uint)linkHeaderLength + 1, BpfInstruction.LoadByteAbsolute, markerTos);
         RequireEqual(p, (uint)linkHeaderLength + 9, BpfInstruction.LoadByteAbsolute, ProtocolUdp);
+        if (fragmentsOnly)
+        {
+            p.Add(new(BpfInstruction.LoadHalfAbsolute, 0, 0, (uint)linkHeaderLength + 6));
+            p.Add(new(BpfInstruction.AndConstant, 0, 0, 0x3FFF)); // MF + fragment offset
+            p.Add(new(BpfInstruction.JumpIfEqual, 0, 1, 0));
+            p.Add(new(BpfInstruction.Return, 0, 0, 0));
+        }
         p.Add(new(BpfInstruction.LoadWordAbsolute, 0, 0, (uint)linkHeaderLength + 12));
         if (p.Count + servers.Count * 2 + 1 > MaxInstructions)
             throw new ArgumentException($"{servers.Count} servers do not fit one BPF program");

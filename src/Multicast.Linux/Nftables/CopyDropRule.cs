@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Multicast.Core.DataPlane;
 using Multicast.Core.Packets;
@@ -33,7 +32,7 @@ public sealed class CopyDropRule : IDisposable
             script.AppendLine($"    iifname \"{_interfaceName}\" ip dscp 0x{ProxyMarker.Tos >> 2:x2} ip saddr {{ {string.Join(", ", list)} }} drop");
         script.AppendLine("  }");
         script.AppendLine("}");
-        Run(script.ToString(), "install the copy-drop rule");
+        Nft.Apply(script.ToString(), "install the copy-drop rule");
         _installed = true;
     }
 
@@ -41,33 +40,7 @@ public sealed class CopyDropRule : IDisposable
     {
         if (!_installed) return;
         _installed = false;
-        try { Run($"delete table ip {TableName}\n", "remove the copy-drop rule"); }
+        try { Nft.Apply($"delete table ip {TableName}\n", "remove the copy-drop rule"); }
         catch (InvalidOperationException) { /* already gone: nothing to undo */ }
-    }
-
-    private static void Run(string script, string what)
-    {
-        var psi = new ProcessStartInfo("nft", "-f -")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        Process p;
-        try { p = Process.Start(psi)!; }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            throw new InvalidOperationException($"cannot {what}: nft (nftables) is not installed");
-        }
-        using (p)
-        {
-            p.StandardInput.Write(script);
-            p.StandardInput.Close();
-            string err = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            if (p.ExitCode != 0)
-                throw new InvalidOperationException($"cannot {what}: nft: {err.Trim().Split('\n')[0]}");
-        }
     }
 }

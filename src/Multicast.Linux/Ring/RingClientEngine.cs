@@ -36,7 +36,7 @@ public sealed class RingClientEngine : IClientEngine
         if (linkHeader == 0)
             throw new NotSupportedException($"{interfaceName}: the ring engine expects Ethernet framing; use the socket engine");
         _rx = RxRing.Open(Interface.Index, Interface.Mtu, options,
-            BpfFilterBuilder.ClientCapture(forwarder.Table.Servers.ToArray(), ProxyMarker.Tos, LinkHeaderLength), ignoreOutgoing: true);
+            BpfFilterBuilder.ClientCapture(forwarder.Table.Servers.ToArray(), ProxyMarker.Tos, LinkHeaderLength, forwarder.FragmentsOnly), ignoreOutgoing: true);
         // The filter already requires PACKET_HOST, so a refusal only costs the kernel a clone per outgoing frame.
         if (_rx.IgnoreOutgoingStatus < 0)
             _logger.LogInformation("{Interface}: PACKET_IGNORE_OUTGOING refused (errno {Errno}); the filter drops outgoing frames",
@@ -53,7 +53,7 @@ public sealed class RingClientEngine : IClientEngine
         lock (_applyLock)
         {
             _forwarder.Publish(table);
-            _rx.SetFilter(BpfFilterBuilder.ClientCapture(table.Servers.ToArray(), ProxyMarker.Tos, LinkHeaderLength));
+            _rx.SetFilter(BpfFilterBuilder.ClientCapture(table.Servers.ToArray(), ProxyMarker.Tos, LinkHeaderLength, _forwarder.FragmentsOnly));
         }
     }
 

@@ -26,18 +26,18 @@ public sealed class SocketClientEngine : IClientEngine
         _forwarder = forwarder;
         _delivery = delivery;
         _logger = logger;
-        _capture = new PacketCapture(interfaceName, Filter(forwarder.Table), ignoreOutgoing: true);
+        _capture = new PacketCapture(interfaceName, Filter(forwarder.Table, forwarder.FragmentsOnly), ignoreOutgoing: true);
     }
 
-    private static BpfInstruction[] Filter(ClientTable table) =>
-        BpfFilterBuilder.ClientCapture(table.Servers.ToArray(), ProxyMarker.Tos, linkHeaderLength: 0);
+    private static BpfInstruction[] Filter(ClientTable table, bool fragmentsOnly) =>
+        BpfFilterBuilder.ClientCapture(table.Servers.ToArray(), ProxyMarker.Tos, linkHeaderLength: 0, fragmentsOnly);
 
     public void Apply(ClientTable table)
     {
         lock (_applyLock)
         {
             _forwarder.Publish(table);
-            _capture.ReplaceFilter(Filter(table));
+            _capture.ReplaceFilter(Filter(table, _forwarder.FragmentsOnly));
         }
     }
 

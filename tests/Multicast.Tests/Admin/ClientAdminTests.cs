@@ -145,6 +145,7 @@ public class ClientAdminTests
     [TestCase("invalid option -- 'S'", "-S")]
     [TestCase("unrecognized option '--multi-ip'", "--multi-ip", "224.1.2.3")]
     [TestCase("--engine goes with -R only", "-L", "--engine", "socket")]
+    [TestCase("unknown delivery 'fast' (expected nft or raw)", "-R", "--delivery", "fast")]
     public void Usage_errors(string message, params string[] args)
     {
         File.WriteAllText(ConfigFile, """{"multi_server_info_array":[{"server_ip":"10.9.9.9","server_port":999,"group_ip":"239.9.9.9","group_port":0}]}""");

@@ -167,6 +167,7 @@ public class ServerAdminTests
     [TestCase("option -m requires a value", "-A", "-m")]
     [TestCase("--interface goes with -R only", "-A", "-m", "224.1.1.1", "--interface", "lo")]
     [TestCase("unknown engine 'warp'", "-R", "--engine", "warp")]
+    [TestCase("--delivery is a client option", "-R", "--delivery", "nft")]
     public void Usage_errors(string message, params string[] args)
     {
         // Written directly rather than with -A: one process per case keeps this long table fast.

@@ -43,6 +43,8 @@ public class PcapFilterBuilderTests
         Assert.That(PcapFilterBuilder.ClientCapture([IpAddressV4.Parse("10.0.0.5")], 0xE0),
             Is.EqualTo("ip proto 17 and ip[1] = 224 and (ip src host 10.0.0.5)"));
         Assert.That(PcapFilterBuilder.ClientCapture([], 0xE0), Is.EqualTo(PcapFilterBuilder.MatchNothing));
+        Assert.That(PcapFilterBuilder.ClientCapture([IpAddressV4.Parse("10.0.0.5")], 0xE0, fragmentsOnly: true),
+            Is.EqualTo("ip proto 17 and ip[1] = 224 and ip[6:2] & 0x3fff != 0 and (ip src host 10.0.0.5)"));
     }
 
     [Test]
@@ -57,6 +59,7 @@ public class PcapFilterBuilderTests
             PcapFilterBuilder.ServerCapture(many),
             PcapFilterBuilder.ServerCapture([.. many, 0xEFFF0000]),
             PcapFilterBuilder.ClientCapture([IpAddressV4.Parse("10.0.0.5"), IpAddressV4.Parse("10.0.0.6")], 0xE0),
+            PcapFilterBuilder.ClientCapture([IpAddressV4.Parse("10.0.0.5")], 0xE0, fragmentsOnly: true),
         ];
         foreach (string f in filters)
             Assert.That(PcapDevice.CheckFilter(f, out string? error), Is.True, $"{f}: {error}");

@@ -114,6 +114,24 @@ public class BpfFilterTests
     }
 
     [Test]
+    public void ClientFragmentsOnly_AcceptsFirstAndLaterFragments_NotWholeDatagrams([Values(0, 14)] int link)
+    {
+        BpfInstruction[] p = BpfFilterBuilder.ClientCapture(Servers, 0xE0, link, fragmentsOnly: true);
+        AssertLoadable(p);
+        var copy = new PacketSpec { Source = Servers[0], Destination = 0x0A000064, Tos = 0xE0 };
+        Assert.Multiple(() =>
+        {
+            Assert.That(BpfFilterBuilder.Run(p, Frame(link, copy), Host, EtherIpv4), Is.Zero, "whole datagram, DF");
+            Assert.That(BpfFilterBuilder.Run(p, Frame(link, copy with { FlagsFragment = 0 }), Host, EtherIpv4), Is.Zero, "whole datagram");
+            Assert.That(BpfFilterBuilder.Run(p, Frame(link, copy with { FlagsFragment = 0x2000 }), Host, EtherIpv4), Is.Not.Zero, "first fragment (MF)");
+            Assert.That(BpfFilterBuilder.Run(p, Frame(link, copy with { FlagsFragment = 0x0064 }), Host, EtherIpv4), Is.Not.Zero, "last fragment");
+            Assert.That(BpfFilterBuilder.Run(p, Frame(link, copy with { FlagsFragment = 0x2064 }), Host, EtherIpv4), Is.Not.Zero, "middle fragment");
+            Assert.That(BpfFilterBuilder.Run(p, Frame(link, copy with { FlagsFragment = 0x2000, Tos = 0 }), Host, EtherIpv4), Is.Zero, "unmarked fragment");
+            Assert.That(BpfFilterBuilder.Run(p, Frame(link, copy with { FlagsFragment = 0x2000, Source = 0x0A000003 }), Host, EtherIpv4), Is.Zero, "fragment from an unknown server");
+        });
+    }
+
+    [Test]
     public void ClientProgramEitherFitsOrIsRefused()
     {
         var servers = new List<uint>();

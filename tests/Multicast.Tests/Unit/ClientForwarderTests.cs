@@ -15,9 +15,9 @@ public class ClientForwarderTests
     private const uint GroupA1 = 0xE0010101, GroupA2 = 0xE0010102, GroupB = 0xEF020202;
     private const byte DeliveryTtl = 1;
 
-    private static ClientForwarder Client()
+    private static ClientForwarder Client(bool fragmentsOnly = false)
     {
-        var f = new ClientForwarder(DeliveryTtl);
+        var f = new ClientForwarder(DeliveryTtl, fragmentsOnly);
         f.Publish(new ClientTable(new ClientConfig(
         [
             new ClientRouteConfig(ServerA, 7126, GroupA1, 5000),
@@ -163,6 +163,22 @@ public class ClientForwarderTests
             Assert.That(IpChecksumField(ring.Packet(i)), Is.EqualTo(IpChecksum(ring.Packet(i))), $"fragment {i}");
         }
         Assert.That(client.Counters.Fragments, Is.EqualTo(6));
+    }
+
+    [Test]
+    public void WhenTheKernelDeliversWholeDatagrams_OnlyFragmentsAreRestored()
+    {
+        ClientForwarder client = Client(fragmentsOnly: true);
+        var ring = new MemoryTxRing(8, 1600);
+        client.Restore(Build(Copy(ServerA, 7126)), ring);
+        Assert.That(ring.Count, Is.Zero, "a whole datagram is the kernel's: restoring it too would deliver it twice");
+        Assert.That(client.Counters.IgnoredKernelDelivers, Is.EqualTo(1));
+
+        List<byte[]> fragments = Fragment(Build(Copy(ServerA, 7126) with { Payload = ChecksumTests.RandomBytes(new Random(5), 2000) }), 800);
+        foreach (byte[] f in fragments) client.Restore(f, ring);
+        Assert.That(ring.Count, Is.EqualTo(fragments.Count));
+        for (int i = 0; i < ring.Count; i++) Assert.That(ring.Destination(i), Is.EqualTo(GroupA1), $"fragment {i}");
+        Assert.That(client.Counters.Delivered, Is.EqualTo(fragments.Count));
     }
 
     [Test]
