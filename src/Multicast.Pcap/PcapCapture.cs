@@ -93,6 +93,8 @@ public sealed unsafe class PcapCapture : IDisposable
     {
         lock (_filterLock)
         {
+            // Replacing a filter costs libpcap's discard of what is queued: never do it for nothing.
+            if ((_pendingFilter ?? Filter) == filter) return;
             if (!_running) { Install(filter); return; }
             _pendingFilter = filter;
         }

@@ -60,7 +60,8 @@ public sealed class PcapServerEngine : IServerEngine, IFrameSink
         _resolver.Watch(Members(forwarder.Table));
     }
 
-    /// <summary>Publishes the table first (a frame of a new group must find its members), then rebuilds the filter.</summary>
+    /// <summary>Publishes the table first (a frame of a new group must find its members), then the filter (which changes
+    /// only between "no groups" and "any group", see PcapFilterBuilder.ServerCapture).</summary>
     public void Apply(FanoutTable table)
     {
         lock (_applyLock)
@@ -93,7 +94,7 @@ public sealed class PcapServerEngine : IServerEngine, IFrameSink
 
     void IFrameSink.EndBatch() => Slots.Flush();
 
-    private string Filter(FanoutTable table) => PcapFilterBuilder.ServerCapture(table.GroupAddresses.ToArray(), _filterMac);
+    private string Filter(FanoutTable table) => PcapFilterBuilder.ServerCapture(table.GroupAddresses.ToArray(), _filterMac, listGroups: false);
 
     private static HashSet<uint> Members(FanoutTable table)
     {

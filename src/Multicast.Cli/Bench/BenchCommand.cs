@@ -16,12 +16,14 @@ namespace Multicast.Cli.Bench;
 public static class BenchCommand
 {
     public const string Usage =
-        "multicast bench [--members 4,32] [--engines ring,socket] [--systems native,kernel,ENGINES] [--rate R=20000]\n" +
-        "                [--duration S=5] [--size 100] [--trial S=1] [--search-budget S=20] [--max-rate R=2000000]\n" +
+        "multicast bench [--members 4,32] [--engines ring,ring-raw,socket,pcap] [--systems native,kernel,ENGINES]\n" +
+        "                [--rate R=20000] [--duration S=5] [--size 100] [--trial S=1] [--search-budget S=15] [--max-rate R=2000000]\n" +
         "                [--idle spin|yield|park[:MICROS]] [--out DIR=bench-results] [--quick] [--verbose]\n" +
         "  --rate: fixed rate (datagrams/s) of the latency and CPU measurement, which lasts --duration seconds.\n" +
         "  The lossless rate (< 0.1 % loss over all members) is searched by doubling then bisection, each trial\n" +
-        "  lasting --trial seconds, within --search-budget seconds per system. Needs root (network namespaces).";
+        "  lasting --trial seconds, within --search-budget seconds per system. An engine's clients restore whole\n" +
+        "  datagrams in the kernel (multic's default, --delivery nft); ENGINE-raw restores them in user space.\n" +
+        "  Needs root (network namespaces).";
 
     internal static readonly IPAddress Group = IPAddress.Parse("224.1.2.3");
     internal const int Port = 5000;
@@ -84,13 +86,13 @@ public static class BenchCommand
 public sealed record BenchOptions
 {
     public int[] Members { get; init; } = [4, 32];
-    public string[] Engines { get; init; } = ["ring", "socket"];
+    public string[] Engines { get; init; } = ["ring", "ring-raw", "socket", "pcap"];
     public string[]? SystemsOverride { get; init; }
     public double LatencyRate { get; init; } = 20_000;
     public double Duration { get; init; } = 5;
     public int Size { get; init; } = 100;
     public double TrialSeconds { get; init; } = 1;
-    public double SearchBudget { get; init; } = 20;
+    public double SearchBudget { get; init; } = 15;
     public double StartRate { get; init; } = 25_000;
     public double MaxRate { get; init; } = 2_000_000;
     public string? Idle { get; init; }

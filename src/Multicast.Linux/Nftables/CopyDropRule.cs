@@ -8,7 +8,7 @@ namespace Multicast.Linux.Nftables;
 /// On a member, the unicast copy must not reach local sockets after the client has restored it (a duplicate for
 /// apps bound to 0.0.0.0:port, an ICMP port-unreachable to the server otherwise). Packet sockets see frames before
 /// netfilter, so an nftables prerouting drop of marked packets from configured servers removes the copy from the
-/// stack without hiding it from the client. The table is replaced atomically on every config change.
+/// stack without hiding it from the client. The rule is replaced atomically on every config change.
 /// </summary>
 public sealed class CopyDropRule : IDisposable
 {
@@ -22,16 +22,25 @@ public sealed class CopyDropRule : IDisposable
     {
         string[] list = servers.Select(IpAddressV4.Format).ToArray();
         var script = new StringBuilder();
-        // Declaring then deleting makes the replacement work whether or not the table exists, in one transaction.
-        script.AppendLine($"table ip {TableName} {{}}");
-        script.AppendLine($"delete table ip {TableName}");
-        script.AppendLine($"table ip {TableName} {{");
-        script.AppendLine("  chain prerouting {");
-        script.AppendLine("    type filter hook prerouting priority raw; policy accept;");
+        if (_installed)
+        {
+            // Swapping the rule inside the existing chain is atomic; re-creating the table would re-register the hook
+            // (see KernelDelivery.Script) and let a copy slip past in between.
+            script.AppendLine($"flush chain ip {TableName} prerouting");
+        }
+        else
+        {
+            // Declaring then deleting makes the replacement work whether or not the table exists, in one transaction.
+            script.AppendLine($"table ip {TableName} {{}}");
+            script.AppendLine($"delete table ip {TableName}");
+            script.AppendLine($"table ip {TableName} {{");
+            script.AppendLine("  chain prerouting {");
+            script.AppendLine("    type filter hook prerouting priority raw; policy accept;");
+            script.AppendLine("  }");
+            script.AppendLine("}");
+        }
         if (list.Length > 0)
-            script.AppendLine($"    iifname \"{_interfaceName}\" ip dscp 0x{ProxyMarker.Tos >> 2:x2} ip saddr {{ {string.Join(", ", list)} }} drop");
-        script.AppendLine("  }");
-        script.AppendLine("}");
+            script.AppendLine($"add rule ip {TableName} prerouting iifname \"{_interfaceName}\" ip dscp 0x{ProxyMarker.Tos >> 2:x2} ip saddr {{ {string.Join(", ", list)} }} drop");
         Nft.Apply(script.ToString(), "install the copy-drop rule");
         _installed = true;
     }

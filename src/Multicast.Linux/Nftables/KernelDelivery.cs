@@ -30,7 +30,7 @@ public sealed class KernelDelivery : IDisposable
     {
         if (_installed)
             foreach ((string key, (long p, long b)) in ReadCounters(fresh: true)) _carried[key] = (p, b);
-        Nft.Apply(Script(_interfaceName, table.Routes), "install the kernel delivery rules");
+        Nft.Apply(Script(_interfaceName, table.Routes, rulesOnly: _installed), "install the kernel delivery rules");
         _installed = true;
     }
 
@@ -38,24 +38,35 @@ public sealed class KernelDelivery : IDisposable
     /// Exact ports before any-port entries, as the user-space lookup does; a rewritten packet no longer carries the
     /// marker, so no later rule matches it again.
     /// </summary>
-    public static string Script(string interfaceName, IEnumerable<ClientRoute> routes)
+    /// <param name="rulesOnly">
+    /// Swap the rules of the existing chain (flush + add in one transaction). Re-creating the table instead would
+    /// re-register the ingress hook, and datagrams arriving in between were measured lost (2 of 10,000 under a
+    /// config change), since they stay marked and the copy-drop rule drops them.
+    /// </param>
+    public static string Script(string interfaceName, IEnumerable<ClientRoute> routes, bool rulesOnly = false)
     {
         var s = new StringBuilder();
-        s.AppendLine($"table netdev {TableName} {{}}");
-        s.AppendLine($"delete table netdev {TableName}");
-        s.AppendLine($"table netdev {TableName} {{");
-        s.AppendLine("  chain ingress {");
-        s.AppendLine($"    type filter hook ingress device \"{interfaceName}\" priority 0; policy accept;");
+        if (rulesOnly)
+            s.AppendLine($"flush chain netdev {TableName} ingress");
+        else
+        {
+            // Declaring then deleting replaces a table left by a daemon that was killed, in the same transaction.
+            s.AppendLine($"table netdev {TableName} {{}}");
+            s.AppendLine($"delete table netdev {TableName}");
+            s.AppendLine($"table netdev {TableName} {{");
+            s.AppendLine("  chain ingress {");
+            s.AppendLine($"    type filter hook ingress device \"{interfaceName}\" priority 0; policy accept;");
+            s.AppendLine("  }");
+            s.AppendLine("}");
+        }
         foreach (ClientRoute r in routes.OrderBy(r => r.ServerPort == 0).ThenBy(r => r.ServerIp).ThenBy(r => r.ServerPort))
         {
             string port = r.ServerPort != 0 ? $"udp dport {r.ServerPort}" : "udp dport != 0";
             string setPort = r.GroupPort != 0 && r.GroupPort != r.ServerPort ? $" udp dport set {r.GroupPort}" : "";
-            s.AppendLine($"    meta pkttype host ip saddr {IpAddressV4.Format(r.ServerIp)} ip dscp 0x{ProxyMarker.Tos >> 2:x2} " +
-                         $"ip frag-off & 0x3fff == 0 {port} counter ip daddr set {IpAddressV4.Format(r.GroupIp)}{setPort} " +
-                         $"ip dscp set cs0 comment \"{RouteKey(r.ServerIp, r.ServerPort)}\"");
+            s.AppendLine($"add rule netdev {TableName} ingress meta pkttype host ip saddr {IpAddressV4.Format(r.ServerIp)} " +
+                         $"ip dscp 0x{ProxyMarker.Tos >> 2:x2} ip frag-off & 0x3fff == 0 {port} counter " +
+                         $"ip daddr set {IpAddressV4.Format(r.GroupIp)}{setPort} ip dscp set cs0 comment \"{RouteKey(r.ServerIp, r.ServerPort)}\"");
         }
-        s.AppendLine("  }");
-        s.AppendLine("}");
         return s.ToString();
     }
 

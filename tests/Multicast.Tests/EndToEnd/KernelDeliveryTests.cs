@@ -53,6 +53,11 @@ public class KernelDeliveryTests
         CommandResult load = lab.Exec(member, "nft", "-f", file);
         Assert.That(load.ExitCode, Is.Zero, load.Stderr);
 
+        // A config change swaps the rules inside the existing chain.
+        File.WriteAllText(file, KernelDelivery.Script(member.Interface, Table.Routes, rulesOnly: true));
+        load = lab.Exec(member, "nft", "-f", file);
+        Assert.That(load.ExitCode, Is.Zero, load.Stderr);
+
         CommandResult list = lab.Exec(member, "nft", "-j", "list", "table", "netdev", KernelDelivery.TableName);
         Assert.That(list.ExitCode, Is.Zero, list.Stderr);
         IReadOnlyDictionary<string, (long Packets, long Bytes)> counters = KernelDelivery.ParseCounters(list.Stdout);
