@@ -18,11 +18,13 @@
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/virtio_net.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <endian.h>
 
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23
@@ -363,11 +365,24 @@ void mc_rx_close(struct mc_rx *rx)
  * newer kernel and zeroed V3-only fields; V2 works everywhere AF_PACKET TX rings do.
  */
 #define TX_DATA_OFFSET (TPACKET2_HDRLEN - sizeof(struct sockaddr_ll))
+#ifndef PACKET_VNET_HDR
+#define PACKET_VNET_HDR 15
+#endif
+/*
+ * Without a virtio-net header the kernel sends a TX ring frame as page fragments pointing into the ring (zero
+ * copy). Every receiver that is not a real NIC (veth, the bridge, a local socket) must then copy the fragments out
+ * (skb_copy_ubufs) and pull the headers linear again: measured at ~8 % of the server's time for 100-byte datagrams.
+ * A header whose hdr_len covers the frame makes the kernel copy that many bytes into the skb's linear area once.
+ * Frames longer than this stay zero copy past it: a larger linear area would be a high-order allocation.
+ */
+#define TX_LINEAR_MAX 2048
+#define TX_VNET_LEN ((uint32_t)sizeof(struct virtio_net_hdr))
 #define TX_BUSY (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING)
 
 struct mc_tx {
 	int fd;
 	int qdisc_bypass;
+	int linear;
 	uint8_t *map;
 	size_t map_len;
 	uint32_t frame_size;
@@ -439,6 +454,9 @@ int mc_tx_open(int ifindex, uint32_t frame_size, uint32_t frame_count, int qdisc
 		err = set_int(tx->fd, SOL_PACKET, PACKET_QDISC_BYPASS, 1);
 		tx->qdisc_bypass = err ? err : 1;
 	}
+	/* Must precede the ring. Refused (old kernel): frames go out zero copy, correct but slower on virtual links. */
+	err = set_int(tx->fd, SOL_PACKET, PACKET_VNET_HDR, 1);
+	tx->linear = err ? err : 1;
 	err = tx_setup_ring(tx);
 	if (err)
 		goto out;
@@ -463,9 +481,19 @@ int mc_tx_qdisc_bypass(const struct mc_tx *tx)
 	return tx->qdisc_bypass;
 }
 
+int mc_tx_linear(const struct mc_tx *tx)
+{
+	return tx->linear;
+}
+
+static uint32_t tx_prefix(const struct mc_tx *tx)
+{
+	return (uint32_t)TX_DATA_OFFSET + (tx->linear == 1 ? TX_VNET_LEN : 0);
+}
+
 uint32_t mc_tx_capacity(const struct mc_tx *tx)
 {
-	return tx->frame_size - (uint32_t)TX_DATA_OFFSET;
+	return tx->frame_size - tx_prefix(tx);
 }
 
 uint8_t *mc_tx_frame(struct mc_tx *tx)
@@ -479,13 +507,21 @@ uint8_t *mc_tx_frame(struct mc_tx *tx)
 	}
 	if (status & TP_STATUS_WRONG_FORMAT)
 		tx->stats.wrong_format++;
-	return (uint8_t *)h + TX_DATA_OFFSET;
+	return (uint8_t *)h + tx_prefix(tx);
 }
 
 void mc_tx_ready(struct mc_tx *tx, uint32_t len)
 {
 	struct tpacket2_hdr *h = tx_hdr(tx, tx->head);
 
+	if (tx->linear == 1) {
+		struct virtio_net_hdr *v = (struct virtio_net_hdr *)((uint8_t *)h + TX_DATA_OFFSET);
+
+		memset(v, 0, sizeof(*v));
+		v->gso_type = VIRTIO_NET_HDR_GSO_NONE;
+		v->hdr_len = htole16((uint16_t)(len < TX_LINEAR_MAX ? len : TX_LINEAR_MAX));
+		len += TX_VNET_LEN;
+	}
 	h->tp_len = len;
 	__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
 	if (++tx->head == tx->frame_count)

@@ -87,6 +87,8 @@ int mc_tx_open(int ifindex, uint32_t frame_size, uint32_t frame_count, int qdisc
 int mc_tx_fd(const struct mc_tx *tx);
 /* 1 = PACKET_QDISC_BYPASS applied, 0 = not requested, negative errno = refused. */
 int mc_tx_qdisc_bypass(const struct mc_tx *tx);
+/* 1 = frames are copied linear into the skb (PACKET_VNET_HDR), negative errno = refused, sent zero copy. */
+int mc_tx_linear(const struct mc_tx *tx);
 /* Bytes available in each frame for the link-layer frame. */
 uint32_t mc_tx_capacity(const struct mc_tx *tx);
 /* Data pointer of the next free frame, or NULL when the ring is full. Calling it again without mc_tx_ready returns

@@ -57,6 +57,9 @@ public sealed class RingServerEngine : IServerEngine
         if (_tx.QdiscBypassStatus < 0)
             _logger.LogInformation("{Interface}: PACKET_QDISC_BYPASS refused (errno {Errno}); copies go through the qdisc",
                 interfaceName, -_tx.QdiscBypassStatus);
+        if (_tx.LinearCopyStatus < 0)
+            _logger.LogInformation("{Interface}: PACKET_VNET_HDR refused (errno {Errno}); copies are sent zero copy from the ring",
+                interfaceName, -_tx.LinearCopyStatus);
     }
 
     public string Name => EngineNames.Ring;

@@ -48,6 +48,9 @@ internal static unsafe partial class Shim
     [LibraryImport(ShimLibrary.Name, EntryPoint = "mc_tx_qdisc_bypass")]
     internal static partial int TxQdiscBypass(nint tx);
 
+    [LibraryImport(ShimLibrary.Name, EntryPoint = "mc_tx_linear")]
+    internal static partial int TxLinear(nint tx);
+
     [LibraryImport(ShimLibrary.Name, EntryPoint = "mc_tx_capacity")]
     internal static partial uint TxCapacity(nint tx);
 

@@ -19,6 +19,9 @@ public sealed unsafe class TxRing : IDisposable
     /// <summary>1 = PACKET_QDISC_BYPASS applied, 0 = not requested, negative errno = refused.</summary>
     public int QdiscBypassStatus => Shim.TxQdiscBypass(Handle);
 
+    /// <summary>1 = frames are copied linear into the kernel's buffer (PACKET_VNET_HDR), negative errno = refused (zero copy).</summary>
+    public int LinearCopyStatus => Shim.TxLinear(Handle);
+
     public static TxRing Open(int ifindex, int mtu, int frameCount = 2048, bool qdiscBypass = true)
     {
         uint frameSize = RxRingOptions.FrameSizeFor(mtu);
