@@ -67,10 +67,14 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
                 $"{R(Ratio(r.LosslessRate, n?.LosslessRate)),7} {R(Ratio(r.LosslessRate, k?.LosslessRate)),7} {R(Ratio(r.P99Us, n?.P99Us)),7} {R(Ratio(r.P99Us, k?.P99Us)),7}");
         }
         sb.AppendLine(CultureInfo.InvariantCulture,
-            $"lossless/s: highest sender rate with < 0.1 % loss over all members (* = the sender could go no faster); latency at {Options.LatencyRate:0}/s, " +
+            $"lossless/s: highest sender rate with < 0.1 % loss over all members (* = the sender could go no faster); latency at {LatencyRates()}, " +
             $"{Options.Size} B payloads, mean over members; CPU = proxy (server + clients) per million member copies; ratios are within this run.");
         return sb.ToString();
     }
+
+    /// <summary>"20000/s (4 members), 2500/s (32 members)": the fixed rate of the latency runs per member count.</summary>
+    private string LatencyRates() => string.Join(", ", Options.Members.Select(m =>
+        Options.Members.Length == 1 ? $"{Options.LatencyRateFor(m):0}/s" : $"{Options.LatencyRateFor(m):0}/s ({m} members)"));
 
     public string Csv()
     {
@@ -162,7 +166,7 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
             var bp = latency.Add.Bars(bars);
             bp.LegendText = series[s].Name;
         }
-        latency.Title($"One-way latency at {Options.LatencyRate:0} datagrams/s ({Options.Size} B payload), µs (log scale)");
+        latency.Title($"One-way latency at {LatencyRates()} ({Options.Size} B payload), µs (log scale)");
         double top = Math.Max(3, Math.Ceiling(ok.Select(r => r.P999Us).Where(v => v > 0 && double.IsFinite(v)).Select(Math.Log10).DefaultIfEmpty(3).Max() + 0.3));
         double[] ticks = Enumerable.Range(1, (int)top).Select(i => (double)i).ToArray();
         latency.Axes.Left.SetTicks(ticks, ticks.Select(t => Math.Pow(10, t).ToString("#,0", CultureInfo.InvariantCulture).Replace(',', ' ')).ToArray());

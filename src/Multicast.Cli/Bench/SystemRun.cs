@@ -19,7 +19,7 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
 
     public BenchRow Measure()
     {
-        var row = new BenchRow { System = system, Members = lab.Members.Count, LatencyRate = o.LatencyRate };
+        var row = new BenchRow { System = system, Members = lab.Members.Count, LatencyRate = o.LatencyRateFor(lab.Members.Count) };
         SetUp();
         try
         {
@@ -234,12 +234,12 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
 
     private void Latency(BenchRow row)
     {
-        long count = Math.Max(100, (long)(o.LatencyRate * o.Duration));
+        long count = Math.Max(100, (long)(row.LatencyRate * o.Duration));
         _nextSeq = 0; // fresh receivers expect [0, count)
         List<LabProcess> receivers = StartReceivers(count, o.Duration);
         if (_daemons.Count > 0) _gcBefore = _daemons.Select(ReadProcessStats).ToArray();
         double[] cpuBefore = _daemons.Select(d => CpuSeconds(d.Process.Id)).ToArray();
-        Send(o.LatencyRate, count);
+        Send(row.LatencyRate, count);
         List<JsonObject> results = receivers.Select(r => r.WaitForJsonResult(TimeSpan.FromSeconds(o.Duration + 90))).ToList();
         double[] cpuAfter = _daemons.Select(d => CpuSeconds(d.Process.Id)).ToArray();
         long unique = results.Sum(r => (long)r["unique"]!);

@@ -12,6 +12,17 @@ namespace Multicast.Tests.Bench;
 public class BenchSmokeTests
 {
     [Test]
+    public void LatencyRate_KeepsMemberCopiesPerSecondAcrossMemberCounts()
+    {
+        BenchOptions defaults = BenchOptions.Parse([]);
+        Assert.That(defaults.LatencyRateFor(4), Is.EqualTo(20_000));
+        Assert.That(defaults.LatencyRateFor(32), Is.EqualTo(2_500));
+        BenchOptions custom = BenchOptions.Parse(["--members", "8,2", "--rate", "1000"]);
+        Assert.That(custom.LatencyRateFor(8), Is.EqualTo(1_000));
+        Assert.That(custom.LatencyRateFor(2), Is.EqualTo(4_000));
+    }
+
+    [Test]
     public void QuickBench_WritesARowPerSystem()
     {
         E2e.RequireRoot();
