@@ -175,6 +175,7 @@ public sealed class BenchRow
     public int Trials { get; set; }
     public List<JsonObject> TrialLog { get; } = new();
     public double LatencyRate { get; set; }
+    public double? SenderMaxLateUs { get; set; }
     public double LatencyLossPercent { get; set; }
     public double P50Us { get; set; }
     public double P99Us { get; set; }
@@ -205,6 +206,7 @@ public sealed class BenchRow
             ["member_deliveries_per_s"] = Math.Round(MemberDeliveriesPerSecond, 1),
             ["sender_bound"] = SenderBound,
             ["latency_rate"] = LatencyRate,
+            ["sender_max_late_us"] = SenderMaxLateUs,
             ["latency_loss_percent"] = Math.Round(LatencyLossPercent, 4),
             ["p50_us"] = N(P50Us), ["p99_us"] = N(P99Us), ["p999_us"] = N(P999Us),
             ["cpu_seconds"] = CpuSeconds,

@@ -239,7 +239,10 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
         List<LabProcess> receivers = StartReceivers(count, o.Duration);
         if (_daemons.Count > 0) _gcBefore = _daemons.Select(ReadProcessStats).ToArray();
         double[] cpuBefore = _daemons.Select(d => CpuSeconds(d.Process.Id)).ToArray();
-        Send(row.LatencyRate, count);
+        JsonObject sent = Send(row.LatencyRate, count);
+        // A sender that lost the CPU catches up in a burst, which queues behind a proxy but not behind native delivery.
+        row.SenderMaxLateUs = (double?)sent["max_late_us"];
+        if (o.Verbose) say($"    latency sender: {sent.ToJsonString()}");
         List<JsonObject> results = receivers.Select(r => r.WaitForJsonResult(TimeSpan.FromSeconds(o.Duration + 90))).ToList();
         double[] cpuAfter = _daemons.Select(d => CpuSeconds(d.Process.Id)).ToArray();
         long unique = results.Sum(r => (long)r["unique"]!);

@@ -3,6 +3,7 @@ using Multicast.Core.DataPlane;
 using Multicast.Core.Engines;
 using Multicast.Core.Filters;
 using Multicast.Core.Tables;
+using System.Runtime.CompilerServices;
 
 namespace Multicast.Linux.Sockets;
 
@@ -41,6 +42,8 @@ public sealed class SocketClientEngine : IClientEngine
         }
     }
 
+    // Fully optimized from the first datagram: no on-stack-replacement stall mid-traffic (see RxLoop.Run).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(CancellationToken stop)
     {
         ReceiveBatch batch = _capture.Batch;
