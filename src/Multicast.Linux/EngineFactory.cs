@@ -73,19 +73,12 @@ public static class EngineFactory
     {
         try
         {
-            return new ShimNextHops(new NextHopResolver(nic.Index, logger));
+            return new NextHopResolver(nic.Index, logger);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or ShimException)
         {
             logger.LogWarning("pcap engine: no next-hop resolver ({Reason}); every copy goes through the kernel", e.Message);
             return new KernelRoutedOnly();
         }
-    }
-
-    private sealed class ShimNextHops(NextHopResolver resolver) : INextHopResolver
-    {
-        public bool TryGetMac(uint destination, out ulong mac) => resolver.TryGetMac(destination, out mac);
-        public void Watch(IEnumerable<uint> destinations) => resolver.Watch(destinations);
-        public void Dispose() => resolver.Dispose();
     }
 }

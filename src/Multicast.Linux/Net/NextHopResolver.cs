@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Multicast.Core.DataPlane;
 using Multicast.Core.Packets;
 using Multicast.Linux.Ring;
 
@@ -13,7 +14,7 @@ namespace Multicast.Linux.Net;
 /// starts ARP for an unresolved neighbour, and the next refresh picks the answer up. An entry that expires from the
 /// kernel's table (the ring's own traffic never confirms it) drops back to the slow path, which re-resolves it.
 /// </summary>
-public sealed unsafe class NextHopResolver : IDisposable
+public sealed unsafe class NextHopResolver : INextHopResolver
 {
     // Neighbour states with a usable link-layer address: REACHABLE, STALE, DELAY, PROBE, NOARP, PERMANENT.
     private const ushort UsableStates = 0x02 | 0x04 | 0x08 | 0x10 | 0x40 | 0x80;

@@ -1,3 +1,4 @@
+using Multicast.Core.DataPlane;
 using System.Collections.Frozen;
 using Microsoft.Extensions.Logging;
 using Multicast.Core.Packets;

@@ -48,7 +48,7 @@ public sealed class RingAllocationTests : RingTestBase
             Assert.That(resolver.TryGetMac(NetnsPair.RoutedDestination, out _), Is.True);
 
             for (int i = 0; i < 200; i++) { forwarder.Forward(packet, false, slots); slots.Flush(); } // warm up (tiering)
-            long ringBefore = slots.RingCopies, slowBefore = slots.SlowPath, fullBefore = forwarder.Counters.CopiesDroppedTxFull;
+            long ringBefore = slots.FramedCopies, slowBefore = slots.SlowPathCopies, fullBefore = forwarder.Counters.CopiesDroppedTxFull;
             long before = GC.GetAllocatedBytesForCurrentThread();
             for (int i = 0; i < 2000; i++)
             {
@@ -58,10 +58,10 @@ public sealed class RingAllocationTests : RingTestBase
             slots.Flush();
             long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
-            long ringCopies = slots.RingCopies - ringBefore, full = forwarder.Counters.CopiesDroppedTxFull - fullBefore;
+            long ringCopies = slots.FramedCopies - ringBefore, full = forwarder.Counters.CopiesDroppedTxFull - fullBefore;
             Assert.That(ringCopies + full, Is.EqualTo(4000), "both resolved members go to the ring (or are counted as ring full)");
             Assert.That(ringCopies, Is.GreaterThan(3000));
-            Assert.That(slots.SlowPath - slowBefore, Is.EqualTo(2000), "the unresolvable member takes the slow path every time");
+            Assert.That(slots.SlowPathCopies - slowBefore, Is.EqualTo(2000), "the unresolvable member takes the slow path every time");
             Assert.That(allocated, Is.Zero, "bytes allocated on the forwarding path");
         }
     }

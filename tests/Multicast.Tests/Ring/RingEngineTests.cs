@@ -57,10 +57,10 @@ public sealed class RingEngineTests : RingTestBase
             }
             Assert.That(forwarder.Counters.Forwarded, Is.EqualTo(count));
             Assert.That(forwarder.Counters.CopiesDroppedTxFull, Is.Zero);
-            Assert.That(engine.Slots.SlowPath, Is.GreaterThanOrEqualTo(1), "first copy went out before the neighbour was known");
-            Assert.That(engine.Slots.RingCopies, Is.GreaterThanOrEqualTo(1), "later copies used the TX ring");
-            Assert.That(engine.Slots.SlowPath + engine.Slots.RingCopies, Is.EqualTo(count));
-            Assert.That(engine.TxStatistics.Queued, Is.EqualTo((ulong)engine.Slots.RingCopies));
+            Assert.That(engine.Slots.SlowPathCopies, Is.GreaterThanOrEqualTo(1), "first copy went out before the neighbour was known");
+            Assert.That(engine.Slots.FramedCopies, Is.GreaterThanOrEqualTo(1), "later copies used the TX ring");
+            Assert.That(engine.Slots.SlowPathCopies + engine.Slots.FramedCopies, Is.EqualTo(count));
+            Assert.That(engine.TxStatistics.Queued, Is.EqualTo((ulong)engine.Slots.FramedCopies));
             Assert.That(engine.SlowPath.SendErrors, Is.Zero);
         }
     }
@@ -113,7 +113,7 @@ public sealed class RingEngineTests : RingTestBase
                 stop.Cancel();
                 thread.Join(TimeSpan.FromSeconds(2));
             }
-            Assert.That(engine.Slots.RingCopies, Is.GreaterThan(0));
+            Assert.That(engine.Slots.FramedCopies, Is.GreaterThan(0));
             Assert.That(wire, Has.Count.EqualTo(30));
             foreach (byte[] ip in wire)
             {

@@ -33,7 +33,7 @@ public sealed class RingShimTests : RingTestBase
     }
 
     [Test]
-    public unsafe void TxRing_FramesArriveAtThePeer()
+    public void TxRing_FramesArriveAtThePeer()
     {
         const ushort port = 40001;
         const int count = 100;
@@ -51,14 +51,7 @@ public sealed class RingShimTests : RingTestBase
             for (int i = 0; i < count; i++)
             {
                 byte[] ip = TestPackets.Udp(NetnsPair.AddrA, NetnsPair.AddrB, 5555, port, Encoding.ASCII.GetBytes($"ring {i}"));
-                byte* frame = ring.NextFrame();
-                Assert.That(frame != null, "ring full after " + i);
-                var f = new Span<byte>(frame, 14 + ip.Length);
-                BinaryPrimitives.WriteUInt64BigEndian(f, b.Mac << 16);
-                BinaryPrimitives.WriteUInt64BigEndian(f[6..], a.Mac << 16);
-                BinaryPrimitives.WriteUInt16BigEndian(f[12..], 0x0800);
-                ip.CopyTo(f[14..]);
-                ring.Ready(f.Length);
+                Assert.That(QueueFrame(ring, b.Mac, a.Mac, ip), "ring full after " + i);
             }
             Assert.That(ring.Pending, Is.EqualTo(count));
             Assert.That(ring.Kick(), Is.GreaterThan(0));
@@ -76,7 +69,7 @@ public sealed class RingShimTests : RingTestBase
     }
 
     [Test]
-    public unsafe void TxRing_FramesOfEverySizeArriveByteExact()
+    public void TxRing_FramesOfEverySizeArriveByteExact()
     {
         // The ring frame starts with a virtio-net header in front of the Ethernet frame: an off-by-its-length shows up
         // as shifted or truncated payloads, at the smallest and the largest frame alike.
@@ -98,18 +91,26 @@ public sealed class RingShimTests : RingTestBase
                 byte[] payload = Enumerable.Range(0, size).Select(i => (byte)(i * 7 + size)).ToArray();
                 sent.Add(payload);
                 byte[] ip = TestPackets.Udp(NetnsPair.AddrA, NetnsPair.AddrB, 5555, port, payload);
-                byte* frame = ring.NextFrame();
-                var f = new Span<byte>(frame, 14 + ip.Length);
-                BinaryPrimitives.WriteUInt64BigEndian(f, b.Mac << 16);
-                BinaryPrimitives.WriteUInt64BigEndian(f[6..], a.Mac << 16);
-                BinaryPrimitives.WriteUInt16BigEndian(f[12..], 0x0800);
-                ip.CopyTo(f[14..]);
-                ring.Ready(f.Length);
+                Assert.That(QueueFrame(ring, b.Mac, a.Mac, ip), "ring full");
             }
             Assert.That(ring.Kick(), Is.GreaterThan(0));
             var got = ReceiveUpTo(receiver, sizes.Length);
             Assert.That(got.Select(g => g.Data), Is.EqualTo(sent));
         }
+    }
+
+    /// <summary>Frames <paramref name="ip"/> for <paramref name="dstMac"/> into the next ring frame; false when the ring is full.</summary>
+    private static unsafe bool QueueFrame(TxRing ring, ulong dstMac, ulong srcMac, byte[] ip)
+    {
+        byte* frame = ring.NextFrame();
+        if (frame == null) return false;
+        var f = new Span<byte>(frame, 14 + ip.Length);
+        BinaryPrimitives.WriteUInt64BigEndian(f, dstMac << 16);
+        BinaryPrimitives.WriteUInt64BigEndian(f[6..], srcMac << 16);
+        BinaryPrimitives.WriteUInt16BigEndian(f[12..], 0x0800);
+        ip.CopyTo(f[14..]);
+        ring.Ready(f.Length);
+        return true;
     }
 
     [Test]

@@ -1,4 +1,4 @@
-namespace Multicast.Pcap.NextHop;
+namespace Multicast.Core.DataPlane;
 
 /// <summary>
 /// What an Ethernet-writing TX needs to know per copy: the MAC of the destination's next hop on the capture interface,

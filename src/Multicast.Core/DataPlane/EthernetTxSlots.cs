@@ -1,14 +1,12 @@
 using System.Buffers.Binary;
-using Multicast.Core.DataPlane;
-using Multicast.Pcap.NextHop;
 
-namespace Multicast.Pcap.Tx;
+namespace Multicast.Core.DataPlane;
 
 /// <summary>
 /// ITxSlots that frames each copy itself: Ethernet header for the next hop from the resolver, frame queued in the
-/// platform's batch (<see cref="LibpcapInjectTxSlots"/>, <see cref="NpcapSendQueueTxSlots"/>). Copies without a
-/// resolved next hop, or larger than a frame may be, go to the slow path (the OS routes, resolves and fragments), so
-/// nothing is dropped while ARP runs. Single producer: the data-plane thread.
+/// transmitter's batch (a TX ring, a libpcap inject batch, an Npcap send queue). Copies without a resolved next hop,
+/// or larger than a frame may be, go to the slow path (the OS routes, resolves and fragments), so nothing is dropped
+/// while ARP runs. Single producer: the data-plane thread.
 /// </summary>
 public abstract unsafe class EthernetTxSlots : ITxSlots, IDisposable
 {
@@ -27,9 +25,9 @@ public abstract unsafe class EthernetTxSlots : ITxSlots, IDisposable
     public long SlowPathCopies;
     /// <summary>Copies the slow path could not take either (counted by the forwarder as TX-full drops).</summary>
     public long SlowPathFull;
-    /// <summary>Frames the capture library refused to send (counted after the forwarder counted them as sent).</summary>
+    /// <summary>Frames or batches the transmitter refused (counted after the forwarder counted the copies as sent).</summary>
     public long SendErrors;
-    /// <summary>Batches handed to the library.</summary>
+    /// <summary>Batches handed to the transmitter.</summary>
     public long Batches;
 
     /// <param name="maxPacket">Largest IPv4 packet framed directly (the interface MTU).</param>
@@ -49,6 +47,7 @@ public abstract unsafe class EthernetTxSlots : ITxSlots, IDisposable
         if (length <= MaxPacket && _resolver.TryGetMac(destination, out ulong mac))
         {
             byte* frame = AcquireFrame(EthernetHeaderLength + length);
+            if (frame == null) { _pending = 0; return default; } // transmitter full: the forwarder counts the drop
             var header = new Span<byte>(frame, EthernetHeaderLength);
             BinaryPrimitives.WriteUInt64BigEndian(header, mac << 16);
             BinaryPrimitives.WriteUInt64BigEndian(header[6..], _sourceMac << 16);
@@ -80,8 +79,9 @@ public abstract unsafe class EthernetTxSlots : ITxSlots, IDisposable
     }
 
     /// <summary>
-    /// Room for one frame of <paramref name="frameLength"/> bytes (≤ header + MaxPacket). A full batch is transmitted
-    /// first, so this never fails: the copy waits for the library instead of being dropped.
+    /// Room for one frame of <paramref name="frameLength"/> bytes (≤ header + MaxPacket), or null when the transmitter
+    /// has none (a TX ring whose frames are all in flight). A batch that can be transmitted at once (pcap) should be,
+    /// so the copy waits for the library instead of being dropped.
     /// </summary>
     protected abstract byte* AcquireFrame(int frameLength);
 
