@@ -124,6 +124,20 @@ int mc_route_get(int nl, uint32_t destination, struct mc_route *route);
 /* IPv4 neighbours on ifindex (0 = all); returns how many were written to out (at most max). */
 int mc_neigh_list(int nl, int ifindex, struct mc_neigh *out, int max);
 
+/* One nftables rule's counter, keyed by the rule's comment. */
+struct mc_nft_counter {
+	char comment[64];
+	uint64_t packets;
+	uint64_t bytes;
+};
+
+/* Netlink netfilter socket (namespace: the caller's at open time). */
+int mc_nft_open(void);
+/* The counters of the rules of one chain that carry a comment and a counter (a NFT_MSG_GETRULE dump: no process, no
+ * JSON). Returns how many were written to out (at most max; none when the table or chain does not exist), or a
+ * negative errno. */
+int mc_nft_rule_counters(int nft, int family, const char *table, const char *chain, struct mc_nft_counter *out, int max);
+
 /* Closes an fd the shim opened (the netlink socket). */
 void mc_fd_close(int fd);
 

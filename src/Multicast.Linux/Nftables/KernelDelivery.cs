@@ -23,7 +23,15 @@ public sealed class KernelDelivery : IDisposable
     // the replacement are missed by the statistics, never by the receivers).
     private readonly Dictionary<string, (long Packets, long Bytes)> _carried = new();
 
-    public KernelDelivery(string interfaceName) => _interfaceName = interfaceName;
+    // Null where the native shim is missing: the counters are then read by running nft (cached, see CounterMaxAge).
+    private readonly NftCounterReader? _reader;
+
+    public KernelDelivery(string interfaceName)
+    {
+        _interfaceName = interfaceName;
+        try { _reader = new NftCounterReader(); }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or Ring.ShimException) { _reader = null; }
+    }
 
     /// <summary>Replaces the rules atomically with one per route of <paramref name="table"/>.</summary>
     public void Apply(ClientTable table)
@@ -70,8 +78,8 @@ public sealed class KernelDelivery : IDisposable
         return s.ToString();
     }
 
-    // Reading the counters runs nft (a process start, ~10 ms of CPU): the once-a-second stats file must not pay that
-    // every time on a busy member, so a reading is reused for CounterMaxAge.
+    // Without the netlink reader, reading the counters runs nft (a process start, ~10 ms of CPU): the once-a-second
+    // stats file must not pay that every time on a busy member, so such a reading is reused for CounterMaxAge.
     private static readonly TimeSpan CounterMaxAge = TimeSpan.FromSeconds(2);
     private IReadOnlyDictionary<string, (long Packets, long Bytes)>? _lastReading;
     private DateTime _lastReadUtc;
@@ -82,12 +90,14 @@ public sealed class KernelDelivery : IDisposable
     {
         lock (_readLock)
         {
-            if (!fresh && _lastReading is not null && DateTime.UtcNow - _lastReadUtc < CounterMaxAge) return _lastReading;
+            if (_reader is null && !fresh && _lastReading is not null && DateTime.UtcNow - _lastReadUtc < CounterMaxAge) return _lastReading;
             var result = new Dictionary<string, (long Packets, long Bytes)>(_carried);
             if (_installed)
             {
-                string json = Nft.Query(["-j", "list", "table", "netdev", TableName], "read the kernel delivery counters");
-                foreach ((string key, (long p, long b)) in ParseCounters(json))
+                IReadOnlyDictionary<string, (long Packets, long Bytes)> rules = _reader is not null
+                    ? _reader.Read(NftCounterReader.NetdevFamily, TableName, "ingress")
+                    : ParseCounters(Nft.Query(["-j", "list", "table", "netdev", TableName], "read the kernel delivery counters"));
+                foreach ((string key, (long p, long b)) in rules)
                     result[key] = result.TryGetValue(key, out var c) ? (c.Packets + p, c.Bytes + b) : (p, b);
             }
             _lastReading = result;
@@ -116,12 +126,13 @@ public sealed class KernelDelivery : IDisposable
 
     public void Dispose()
     {
-        if (!_installed) return;
+        if (!_installed) { _reader?.Dispose(); return; }
         // Kept for the final statistics, written after the rules are gone.
         try { foreach ((string key, (long p, long b)) in ReadCounters(fresh: true)) _carried[key] = (p, b); }
         catch (Exception e) when (e is InvalidOperationException or JsonException) { }
         _installed = false;
         try { Nft.Apply($"delete table netdev {TableName}\n", "remove the kernel delivery rules"); }
         catch (InvalidOperationException) { /* already gone: nothing to undo */ }
+        _reader?.Dispose();
     }
 }

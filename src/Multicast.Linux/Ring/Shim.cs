@@ -87,6 +87,12 @@ internal static unsafe partial class Shim
     [LibraryImport(ShimLibrary.Name, EntryPoint = "mc_neigh_list")]
     internal static partial int NeighbourList(int netlink, int ifindex, ShimNeighbour* output, int max);
 
+    [LibraryImport(ShimLibrary.Name, EntryPoint = "mc_nft_open")]
+    internal static partial int NftOpen();
+
+    [LibraryImport(ShimLibrary.Name, EntryPoint = "mc_nft_rule_counters", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int NftRuleCounters(int nft, int family, string table, string chain, ShimNftCounter* output, int max);
+
     [LibraryImport(ShimLibrary.Name, EntryPoint = "mc_fd_close")]
     internal static partial void FdClose(int fd);
 

@@ -36,6 +36,14 @@ internal struct ShimRoute
 }
 
 [StructLayout(LayoutKind.Sequential)]
+internal unsafe struct ShimNftCounter
+{
+    public fixed byte Comment[64]; // NUL-terminated
+    public ulong Packets;
+    public ulong Bytes;
+}
+
+[StructLayout(LayoutKind.Sequential)]
 internal unsafe struct ShimNeighbour
 {
     public uint Ip;       // network order

@@ -63,5 +63,20 @@ public class KernelDeliveryTests
         IReadOnlyDictionary<string, (long Packets, long Bytes)> counters = KernelDelivery.ParseCounters(list.Stdout);
         Assert.That(counters.Keys, Is.EquivalentTo(new[] { "10.0.0.1:0", "10.0.0.1:7126", "10.0.0.2:7000" }));
         Assert.That(counters.Values.All(c => c == (0, 0)), Is.True);
+
+        // The daemon reads the same counters over netlink: same keys, and the values the kernel holds.
+        File.WriteAllText(file, $"add rule netdev {KernelDelivery.TableName} ingress ip saddr 10.9.9.9 counter packets 7 bytes 700 comment \"probe\"\n");
+        load = lab.Exec(member, "nft", "-f", file);
+        Assert.That(load.ExitCode, Is.Zero, load.Stderr);
+        var (read, missing) = Pcap.PcapNetns.In(member.Namespace, () =>
+        {
+            using var reader = new NftCounterReader();
+            return (reader.Read(NftCounterReader.NetdevFamily, KernelDelivery.TableName, "ingress"),
+                    reader.Read(NftCounterReader.NetdevFamily, "no_such_table", "ingress"));
+        });
+        Assert.That(read.Keys, Is.EquivalentTo(new[] { "10.0.0.1:0", "10.0.0.1:7126", "10.0.0.2:7000", "probe" }));
+        Assert.That(read["probe"], Is.EqualTo((7L, 700L)));
+        Assert.That(read["10.0.0.2:7000"], Is.EqualTo((0L, 0L)));
+        Assert.That(missing, Is.Empty);
     }
 }

@@ -57,7 +57,8 @@ public sealed partial class PcapNetns : IDisposable
     public T InA<T>(Func<T> action) => In(NsA, action);
     public T InB<T>(Func<T> action) => In(NsB, action);
 
-    private static T In<T>(string ns, Func<T> action)
+    /// <summary>Runs <paramref name="action"/> on a thread moved into network namespace <paramref name="ns"/>.</summary>
+    public static T In<T>(string ns, Func<T> action)
     {
         using SafeFileHandle original = File.OpenHandle("/proc/thread-self/ns/net");
         using SafeFileHandle target = File.OpenHandle($"/var/run/netns/{ns}");
