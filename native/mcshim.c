@@ -640,6 +640,46 @@ static int nl_recv(int fd, void *buf, size_t len)
 	return (int)n;
 }
 
+/* Sends a dump request and hands every reply message of type msg_type to on_msg until NLMSG_DONE. */
+static int nl_dump(int fd, struct nlmsghdr *req, uint16_t msg_type, const char *what,
+		   void (*on_msg)(struct nlmsghdr *h, void *ctx), void *ctx)
+{
+	union {
+		struct nlmsghdr n;
+		char raw[32768];
+	} buf;
+	int len, err, done = 0;
+	struct nlmsghdr *h;
+
+	req->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req->nlmsg_seq = __atomic_add_fetch(&nl_seq, 1, __ATOMIC_RELAXED);
+	nl_drain(fd);
+	err = nl_send(fd, req);
+	while (!err && !done) {
+		len = nl_recv(fd, buf.raw, sizeof(buf.raw));
+		if (len < 0)
+			return len;
+		for (h = &buf.n; NLMSG_OK(h, (unsigned)len); h = NLMSG_NEXT(h, len)) {
+			if (h->nlmsg_seq != req->nlmsg_seq)
+				continue;
+			if (h->nlmsg_type == NLMSG_DONE) {
+				done = 1;
+				break;
+			}
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = NLMSG_DATA(h);
+
+				err = e->error ? fail(-e->error, "%s", what) : 0;
+				done = 1;
+				break;
+			}
+			if (h->nlmsg_type == msg_type)
+				on_msg(h, ctx);
+		}
+	}
+	return err;
+}
+
 int mc_route_get(int fd, uint32_t destination, struct mc_route *route)
 {
 	struct {
@@ -705,15 +745,23 @@ int mc_route_get(int fd, uint32_t destination, struct mc_route *route)
 	return err;
 }
 
-static void neigh_parse(struct nlmsghdr *h, int ifindex, struct mc_neigh *out, int max, int *count)
+struct neigh_ctx {
+	int ifindex;
+	struct mc_neigh *out;
+	int max;
+	int count;
+};
+
+static void neigh_parse(struct nlmsghdr *h, void *ctx)
 {
+	struct neigh_ctx *c = ctx;
 	struct ndmsg *nd = NLMSG_DATA(h);
 	int alen = (int)h->nlmsg_len - NLMSG_LENGTH(sizeof(*nd));
 	struct rtattr *a;
 	struct mc_neigh n;
 	int have_ip = 0;
 
-	if (nd->ndm_family != AF_INET || (ifindex != 0 && nd->ndm_ifindex != ifindex) || *count >= max)
+	if (nd->ndm_family != AF_INET || (c->ifindex != 0 && nd->ndm_ifindex != c->ifindex) || c->count >= c->max)
 		return;
 	memset(&n, 0, sizeof(n));
 	n.state = nd->ndm_state;
@@ -727,7 +775,7 @@ static void neigh_parse(struct nlmsghdr *h, int ifindex, struct mc_neigh *out, i
 		}
 	}
 	if (have_ip)
-		out[(*count)++] = n;
+		c->out[c->count++] = n;
 }
 
 int mc_neigh_list(int fd, int ifindex, struct mc_neigh *out, int max)
@@ -736,47 +784,15 @@ int mc_neigh_list(int fd, int ifindex, struct mc_neigh *out, int max)
 		struct nlmsghdr n;
 		struct ndmsg nd;
 	} req;
-	union {
-		struct nlmsghdr n;
-		char raw[32768];
-	} buf;
-	int len, count = 0, err = 0, done = 0;
-	struct nlmsghdr *h;
+	struct neigh_ctx ctx = { .ifindex = ifindex, .out = out, .max = max };
+	int err;
 
 	memset(&req, 0, sizeof(req));
 	req.n.nlmsg_len = sizeof(req);
 	req.n.nlmsg_type = RTM_GETNEIGH;
-	req.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.n.nlmsg_seq = __atomic_add_fetch(&nl_seq, 1, __ATOMIC_RELAXED);
 	req.nd.ndm_family = AF_INET;
-
-	nl_drain(fd);
-	err = nl_send(fd, &req.n);
-	while (!err && !done) {
-		len = nl_recv(fd, buf.raw, sizeof(buf.raw));
-		if (len < 0) {
-			err = len;
-			break;
-		}
-		for (h = &buf.n; NLMSG_OK(h, (unsigned)len); h = NLMSG_NEXT(h, len)) {
-			if (h->nlmsg_seq != req.n.nlmsg_seq)
-				continue;
-			if (h->nlmsg_type == NLMSG_DONE) {
-				done = 1;
-				break;
-			}
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				struct nlmsgerr *e = NLMSG_DATA(h);
-
-				err = e->error ? fail(-e->error, "RTM_GETNEIGH") : 0;
-				done = 1;
-				break;
-			}
-			if (h->nlmsg_type == RTM_NEWNEIGH)
-				neigh_parse(h, ifindex, out, max, &count);
-		}
-	}
-	return err ? err : count;
+	err = nl_dump(fd, &req.n, RTM_NEWNEIGH, "RTM_GETNEIGH", neigh_parse, &ctx);
+	return err ? err : ctx.count;
 }
 
 /* ------------------------------------------------------------------------------------------- nftables counters */
@@ -850,8 +866,15 @@ static int nft_rule_comment(struct nlattr *udata, struct mc_nft_counter *c)
 	return 0;
 }
 
-static void nft_rule_parse(struct nlmsghdr *h, struct mc_nft_counter *out, int max, int *count)
+struct nft_ctx {
+	struct mc_nft_counter *out;
+	int max;
+	int count;
+};
+
+static void nft_rule_parse(struct nlmsghdr *h, void *ctx)
 {
+	struct nft_ctx *x = ctx;
 	struct nfgenmsg *g = NLMSG_DATA(h);
 	int rem = (int)h->nlmsg_len - NLMSG_LENGTH(sizeof(*g));
 	struct mc_nft_counter c;
@@ -871,8 +894,8 @@ static void nft_rule_parse(struct nlmsghdr *h, struct mc_nft_counter *out, int m
 			have_comment = nft_rule_comment(a, &c);
 		}
 	}
-	if (have_counter && have_comment && *count < max)
-		out[(*count)++] = c;
+	if (have_counter && have_comment && x->count < x->max)
+		x->out[x->count++] = c;
 }
 
 int mc_nft_rule_counters(int fd, int family, const char *table, const char *chain, struct mc_nft_counter *out, int max)
@@ -882,54 +905,22 @@ int mc_nft_rule_counters(int fd, int family, const char *table, const char *chai
 		struct nfgenmsg g;
 		char attrs[2 * (NLA_HDRLEN + 256)];
 	} req;
-	union {
-		struct nlmsghdr n;
-		char raw[32768];
-	} buf;
-	int len, count = 0, err = 0, done = 0;
+	struct nft_ctx ctx = { .out = out, .max = max };
 	size_t off = 0;
-	struct nlmsghdr *h;
+	int err;
 
 	if (strlen(table) > 255 || strlen(chain) > 255)
 		return fail(EINVAL, "nftables table or chain name too long");
 	memset(&req, 0, sizeof(req));
 	req.n.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE;
-	req.n.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.n.nlmsg_seq = __atomic_add_fetch(&nl_seq, 1, __ATOMIC_RELAXED);
 	req.g.nfgen_family = (uint8_t)family;
 	req.g.version = NFNETLINK_V0;
 	/* The kernel filters the dump to this table and chain. */
 	nla_put_str(req.attrs, &off, NFTA_RULE_TABLE, table);
 	nla_put_str(req.attrs, &off, NFTA_RULE_CHAIN, chain);
 	req.n.nlmsg_len = (uint32_t)(NLMSG_LENGTH(sizeof(req.g)) + off);
-
-	nl_drain(fd);
-	err = nl_send(fd, &req.n);
-	while (!err && !done) {
-		len = nl_recv(fd, buf.raw, sizeof(buf.raw));
-		if (len < 0) {
-			err = len;
-			break;
-		}
-		for (h = &buf.n; NLMSG_OK(h, (unsigned)len); h = NLMSG_NEXT(h, len)) {
-			if (h->nlmsg_seq != req.n.nlmsg_seq)
-				continue;
-			if (h->nlmsg_type == NLMSG_DONE) {
-				done = 1;
-				break;
-			}
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				struct nlmsgerr *e = NLMSG_DATA(h);
-
-				err = e->error ? fail(-e->error, "NFT_MSG_GETRULE %s %s", table, chain) : 0;
-				done = 1;
-				break;
-			}
-			if (h->nlmsg_type == ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE))
-				nft_rule_parse(h, out, max, &count);
-		}
-	}
-	return err ? err : count;
+	err = nl_dump(fd, &req.n, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE, "NFT_MSG_GETRULE", nft_rule_parse, &ctx);
+	return err ? err : ctx.count;
 }
 
 /* ------------------------------------------------------------------------------------------------- interface */
