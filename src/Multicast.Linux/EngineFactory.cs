@@ -4,7 +4,6 @@ using Multicast.Core.Engines;
 using Multicast.Linux.Net;
 using Multicast.Linux.Ring;
 using Multicast.Pcap;
-using Multicast.Pcap.NextHop;
 using Multicast.Linux.Sockets;
 
 namespace Multicast.Linux;
@@ -73,7 +72,7 @@ public static class EngineFactory
     {
         try
         {
-            return new NextHopResolver(nic.Index, logger);
+            return new NextHopCache(new NetlinkNextHopSource(nic.Index, logger), nic.Index, logger);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or ShimException)
         {

@@ -3,7 +3,6 @@ using Multicast.Core.DataPlane;
 using Multicast.Core.Engines;
 using Multicast.Core.Tables;
 using Multicast.Pcap.Native;
-using Multicast.Pcap.NextHop;
 using Multicast.Pcap.Tx;
 
 namespace Multicast.Pcap;

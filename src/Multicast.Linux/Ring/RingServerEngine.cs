@@ -23,7 +23,7 @@ public sealed class RingServerEngine : IServerEngine
     private readonly RxRing _rx;
     private readonly TxRing _tx;
     private readonly RawSocketTxSlots _slowPath;
-    private readonly NextHopResolver _resolver;
+    private readonly NextHopCache _resolver;
     private readonly object _applyLock = new();
 
     public RingServerEngine(string interfaceName, ServerForwarder forwarder, ILogger logger)
@@ -40,7 +40,7 @@ public sealed class RingServerEngine : IServerEngine
         var cleanup = new List<IDisposable>();
         try
         {
-            _resolver = new NextHopResolver(Interface.Index, logger); cleanup.Add(_resolver);
+            _resolver = new NextHopCache(new NetlinkNextHopSource(Interface.Index, logger), Interface.Index, logger); cleanup.Add(_resolver);
             // The kernel routes and resolves for the slow path, so its sends are also what starts ARP.
             _slowPath = new RawSocketTxSlots(capacity: 128, slotSize: Math.Max(Interface.Mtu, 1500)); cleanup.Add(_slowPath);
             _tx = TxRing.Open(Interface.Index, Interface.Mtu); cleanup.Add(_tx);
@@ -66,7 +66,7 @@ public sealed class RingServerEngine : IServerEngine
     public long CaptureDrops => _rx.Drops;
     public InterfaceInfo Interface { get; }
     public TxRingSlots Slots { get; }
-    public NextHopResolver Resolver => _resolver;
+    public NextHopCache Resolver => _resolver;
     public RawSocketTxSlots SlowPath => _slowPath;
     public TxRingStats TxStatistics => _tx.ReadStatistics();
     public (ulong Packets, ulong Drops) ReadCaptureStatistics() => _rx.ReadStatistics();

@@ -1,5 +1,4 @@
 using Multicast.Core.DataPlane;
-using Multicast.Linux.Net;
 
 namespace Multicast.Linux.Ring;
 
@@ -8,7 +7,7 @@ namespace Multicast.Linux.Ring;
 /// route leaves by another interface or that is too large for a frame takes the slow path, so nothing is dropped while
 /// ARP runs; a copy finding every ring frame in flight is dropped and counted (TX full). Single producer.
 /// </summary>
-public sealed unsafe class TxRingSlots(TxRing ring, NextHopResolver resolver, ulong sourceMac, ITxSlots slowPath)
+public sealed unsafe class TxRingSlots(TxRing ring, INextHopResolver resolver, ulong sourceMac, ITxSlots slowPath)
     : EthernetTxSlots(resolver, slowPath, sourceMac, ring.Capacity - EthernetHeaderLength)
 {
     protected override byte* AcquireFrame(int frameLength) => ring.NextFrame();

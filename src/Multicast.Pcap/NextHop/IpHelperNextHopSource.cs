@@ -1,3 +1,4 @@
+using Multicast.Core.DataPlane;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;

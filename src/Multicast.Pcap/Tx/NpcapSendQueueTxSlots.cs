@@ -1,7 +1,6 @@
 using System.Runtime.Versioning;
 using Multicast.Core.DataPlane;
 using Multicast.Pcap.Native;
-using Multicast.Pcap.NextHop;
 
 namespace Multicast.Pcap.Tx;
 

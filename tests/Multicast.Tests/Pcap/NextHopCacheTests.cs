@@ -1,6 +1,6 @@
+using Multicast.Core.DataPlane;
 using Microsoft.Extensions.Logging.Abstractions;
 using Multicast.Core.Packets;
-using Multicast.Pcap.NextHop;
 using NUnit.Framework;
 
 namespace Multicast.Tests.Pcap;

@@ -22,11 +22,11 @@ public sealed class RingAllocationTests : RingTestBase
         var forwarder = new ServerForwarder();
         forwarder.Publish(new FanoutTable(new ServerConfig(
             [new GroupConfig(group, 42000, 42001, [NetnsPair.AddrB, NetnsPair.RoutedDestination, unresolvable])]), null));
-        (InterfaceInfo a, TxRing ring, NextHopResolver resolver, RawSocketTxSlots slow) = Net.InA(() =>
+        (InterfaceInfo a, TxRing ring, NextHopCache resolver, RawSocketTxSlots slow) = Net.InA(() =>
         {
             InterfaceInfo info = InterfaceInfo.Get(NetnsPair.IfA);
             return (info, TxRing.Open(info.Index, info.Mtu, frameCount: 512),
-                    new NextHopResolver(info.Index, NullLogger.Instance, startThread: false),
+                    new NextHopCache(new NetlinkNextHopSource(info.Index, NullLogger.Instance), info.Index, NullLogger.Instance, startThread: false),
                     new RawSocketTxSlots(capacity: 64, slotSize: 2048));
         });
         using (ring)

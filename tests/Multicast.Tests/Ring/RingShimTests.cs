@@ -199,24 +199,26 @@ public sealed class RingShimTests : RingTestBase
     }
 
     [Test]
-    public void NextHopResolver_ResolvesOnLinkAndGatewayedDestinations()
+    public void NetlinkNextHops_ResolveOnLinkAndGatewayedDestinations()
     {
         InterfaceInfo b = Net.InB(() => InterfaceInfo.Get(NetnsPair.IfB));
-        (NextHopResolver resolver, RawSocketTxSlots slowPath) = Net.InA(() =>
+        (NextHopCache cache, RawSocketTxSlots slowPath) = Net.InA(() =>
         {
             InterfaceInfo a = InterfaceInfo.Get(NetnsPair.IfA);
-            return (new NextHopResolver(a.Index, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, startThread: false),
+            var logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+            return (new NextHopCache(new NetlinkNextHopSource(a.Index, logger), a.Index, logger, startThread: false),
                     new RawSocketTxSlots(capacity: 4, slotSize: 2048));
         });
-        using (resolver)
+        using (cache)
         using (slowPath)
         {
             // A fresh namespace has no neighbours: the route is ours but the MAC is unknown.
-            NextHop before = resolver.Resolve(NetnsPair.AddrB);
-            Assert.That(before.State, Is.EqualTo(NextHopState.Unresolved));
-            Assert.That(before.Gateway, Is.EqualTo(NetnsPair.AddrB));
-            Assert.That(resolver.TryGetMac(NetnsPair.AddrB, out _), Is.False);
-            Assert.That(resolver.Misses, Is.EqualTo(1));
+            Assert.That(cache.TryGetMac(NetnsPair.AddrB, out _), Is.False);
+            Assert.That(cache.Misses, Is.EqualTo(1));
+            cache.RefreshNow();
+            Assert.That(cache.TryGetEntry(NetnsPair.AddrB, out NextHopEntry before), Is.True, "missed destination was queued");
+            Assert.That(before.Kind, Is.EqualTo(NextHopKind.Resolving));
+            Assert.That(before.NextHop, Is.EqualTo(NetnsPair.AddrB));
 
             // A slow-path send through the kernel starts ARP, as the engine's first copy does.
             byte[] packet = TestPackets.Udp(NetnsPair.AddrA, NetnsPair.AddrB, 5555, 9, [0]);
@@ -225,25 +227,26 @@ public sealed class RingShimTests : RingTestBase
             slowPath.Flush();
             Assert.That(slowPath.SendErrors, Is.Zero, $"slow path errno {slowPath.LastSendError}");
 
-            NextHopTable table = NextHopTable.Empty;
-            for (int i = 0; i < 50; i++)
+            cache.Watch([NetnsPair.AddrB, NetnsPair.RoutedDestination, IpAddressV4.Parse("127.0.0.1"), IpAddressV4.Parse("10.203.0.1")]);
+            for (int i = 0; i < 50 && !cache.TryGetMac(NetnsPair.AddrB, out _); i++)
             {
-                table = resolver.RefreshNow();
-                if (table.TryGet(NetnsPair.AddrB, out NextHop h) && h.State == NextHopState.Resolved) break;
+                cache.RefreshNow();
                 Thread.Sleep(50);
             }
-            Assert.That(table.TryGet(NetnsPair.AddrB, out NextHop onLink), Is.True, "missed destination was queued");
-            Assert.That(onLink.State, Is.EqualTo(NextHopState.Resolved));
+            Assert.That(cache.TryGetEntry(NetnsPair.AddrB, out NextHopEntry onLink), Is.True);
+            Assert.That(onLink.Kind, Is.EqualTo(NextHopKind.Direct));
             Assert.That(onLink.Mac, Is.EqualTo(b.Mac));
-            Assert.That(resolver.TryGetMac(NetnsPair.AddrB, out ulong mac) && mac == b.Mac, Is.True);
+            Assert.That(cache.TryGetMac(NetnsPair.AddrB, out ulong mac) && mac == b.Mac, Is.True);
 
-            NextHop routed = resolver.Resolve(NetnsPair.RoutedDestination);
-            Assert.That(routed.State, Is.EqualTo(NextHopState.Resolved));
-            Assert.That(routed.Gateway, Is.EqualTo(NetnsPair.AddrB));
+            Assert.That(cache.TryGetEntry(NetnsPair.RoutedDestination, out NextHopEntry routed), Is.True);
+            Assert.That(routed.Kind, Is.EqualTo(NextHopKind.Direct));
+            Assert.That(routed.NextHop, Is.EqualTo(NetnsPair.AddrB), "the gateway");
             Assert.That(routed.Mac, Is.EqualTo(b.Mac));
 
-            Assert.That(resolver.Resolve(IpAddressV4.Parse("127.0.0.1")).State, Is.EqualTo(NextHopState.NotOnInterface));
-            Assert.That(resolver.Resolve(IpAddressV4.Parse("10.203.0.1")).State, Is.EqualTo(NextHopState.NotOnInterface), "no route");
+            Assert.That(cache.TryGetEntry(IpAddressV4.Parse("127.0.0.1"), out NextHopEntry local) ? local.Kind : (NextHopKind?)null,
+                Is.EqualTo(NextHopKind.Elsewhere));
+            Assert.That(cache.TryGetEntry(IpAddressV4.Parse("10.203.0.1"), out NextHopEntry none) ? none.Kind : (NextHopKind?)null,
+                Is.EqualTo(NextHopKind.Elsewhere), "no route");
         }
     }
 

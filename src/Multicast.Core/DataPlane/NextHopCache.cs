@@ -1,9 +1,8 @@
-using Multicast.Core.DataPlane;
 using System.Collections.Frozen;
 using Microsoft.Extensions.Logging;
 using Multicast.Core.Packets;
 
-namespace Multicast.Pcap.NextHop;
+namespace Multicast.Core.DataPlane;
 
 public enum NextHopKind : byte
 {
@@ -22,7 +21,8 @@ public readonly record struct NextHopEntry(uint Destination, uint NextHop, ulong
 }
 
 /// <summary>
-/// Platform-independent next-hop cache over an <see cref="INextHopSource"/>. The data plane reads an immutable
+/// The one next-hop cache of every engine that writes Ethernet frames itself (ring on Linux, pcap on Linux and
+/// Windows), over the platform's <see cref="INextHopSource"/>. The data plane reads an immutable
 /// snapshot; unknown destinations are noted in a fixed array (no allocation, no lock) and a background refresh
 /// resolves them, re-checks every known entry periodically (faster while any is resolving, so a copy leaves the slow
 /// path soon after ARP answers), and asks the OS to resolve what is incomplete. Nothing is ever dropped here: "no MAC"
@@ -119,6 +119,7 @@ public sealed class NextHopCache : INextHopResolver
             }
             if (before.Count - wanted.Count <= MaxUnwatched)
                 foreach (uint d in before.Keys) wanted.Add(d);
+            _source.BeginPass();
             var next = new Dictionary<uint, NextHopEntry>(wanted.Count);
             var toResolve = new HashSet<(int, uint)>();
             foreach (uint d in wanted)
@@ -183,5 +184,6 @@ public sealed class NextHopCache : INextHopResolver
         _wake.Set();
         _thread?.Join();
         _wake.Dispose();
+        lock (_refreshLock) (_source as IDisposable)?.Dispose();
     }
 }

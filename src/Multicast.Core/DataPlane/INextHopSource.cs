@@ -1,4 +1,4 @@
-namespace Multicast.Pcap.NextHop;
+namespace Multicast.Core.DataPlane;
 
 public enum NeighbourState : byte
 {
@@ -9,8 +9,8 @@ public enum NeighbourState : byte
 }
 
 /// <summary>
-/// The operating system's routing table and neighbour cache, one question at a time (IP Helper on Windows; a fake in
-/// tests). Called only from the resolver's background thread, never from the data plane, so calls may block.
+/// The operating system's routing table and neighbour cache, one question at a time (netlink on Linux, IP Helper on
+/// Windows, a fake in tests). Called only from the cache's refresh pass, never from the data plane, so calls may block.
 /// </summary>
 public interface INextHopSource
 {
@@ -24,4 +24,7 @@ public interface INextHopSource
 
     /// <summary>Asks the OS to resolve a neighbour (ARP). May block until it answers or gives up.</summary>
     void Resolve(int interfaceIndex, uint nextHop);
+
+    /// <summary>A refresh pass starts: a source that reads the whole neighbour table at once does it here.</summary>
+    void BeginPass() { }
 }
