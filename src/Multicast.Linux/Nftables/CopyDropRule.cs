@@ -22,23 +22,7 @@ public sealed class CopyDropRule : IDisposable
     {
         string[] list = servers.Select(IpAddressV4.Format).ToArray();
         var script = new StringBuilder();
-        if (_installed)
-        {
-            // Swapping the rule inside the existing chain is atomic; re-creating the table would re-register the hook
-            // (see KernelDelivery.Script) and let a copy slip past in between.
-            script.AppendLine($"flush chain ip {TableName} prerouting");
-        }
-        else
-        {
-            // Declaring then deleting makes the replacement work whether or not the table exists, in one transaction.
-            script.AppendLine($"table ip {TableName} {{}}");
-            script.AppendLine($"delete table ip {TableName}");
-            script.AppendLine($"table ip {TableName} {{");
-            script.AppendLine("  chain prerouting {");
-            script.AppendLine("    type filter hook prerouting priority raw; policy accept;");
-            script.AppendLine("  }");
-            script.AppendLine("}");
-        }
+        Nft.AppendChainReset(script, "ip", TableName, "prerouting", "type filter hook prerouting priority raw; policy accept;", _installed);
         if (list.Length > 0)
             script.AppendLine($"add rule ip {TableName} prerouting iifname \"{_interfaceName}\" ip dscp 0x{ProxyMarker.Tos >> 2:x2} ip saddr {{ {string.Join(", ", list)} }} drop");
         Nft.Apply(script.ToString(), "install the copy-drop rule");
