@@ -109,7 +109,7 @@ public sealed class DaemonRuntime : IDisposable
             {
                 JsonObject stats = _stats();
                 stats["process"] = ProcessStats();
-                ConfigFile.SaveAtomically(_statsFile, stats);
+                ConfigFile.SaveAtomically(_statsFile, stats, durable: false);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

@@ -98,7 +98,12 @@ public static class ConfigFile
     /// Writes a config so that a crash at any moment leaves either the old or the new file, never a torn one:
     /// temp file in the same directory, fsync, rename over, fsync the directory.
     /// </summary>
-    public static void SaveAtomically(string path, JsonNode content)
+    /// <param name="durable">
+    /// False skips both fsyncs: readers still never see a torn file (the rename is atomic), but a power loss may
+    /// bring back the previous one. For the once-a-second stats file, where two fsyncs per daemon per second were
+    /// disk work on the host the receivers run on, for nothing the next second would not rewrite.
+    /// </param>
+    public static void SaveAtomically(string path, JsonNode content, bool durable = true)
     {
         string full = Path.GetFullPath(path);
         string dir = Path.GetDirectoryName(full)!;
@@ -108,10 +113,10 @@ public static class ConfigFile
         using (var fs = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
         {
             fs.Write(bytes);
-            fs.Flush(flushToDisk: true);
+            fs.Flush(flushToDisk: durable);
         }
         File.Move(temp, full, overwrite: true);
-        FsyncDirectory(dir);
+        if (durable) FsyncDirectory(dir);
     }
 
     private static void FsyncDirectory(string dir)
