@@ -101,7 +101,7 @@ public static class AdminValues
             if (t.Length == 0) throw new UsageException($"empty member in '{text}' (option -{option})");
             uint m = Address(t, option);
             if (Core.Packets.IpAddressV4.IsMulticast(m)) throw new UsageException($"member {t} is a multicast ip (option -{option})");
-            if (Core.Config.ServerConfig.IsBroadcastLike(m)) throw new UsageException($"member {t} is a broadcast ip (option -{option})");
+            if (m == Core.Config.ServerConfig.LimitedBroadcast) throw new UsageException($"member {t} is a broadcast ip (option -{option})");
             if (m == 0) throw new UsageException($"member {t} is not a host address (option -{option})");
             if (!list.Contains(m)) list.Add(m);
         }

@@ -26,7 +26,7 @@ public sealed class ClientConfig
         {
             if (!ServerConfig.IsGroupAddress(r.GroupIp))
                 throw new ConfigException($"group {IpAddressV4.Format(r.GroupIp)} is neither multicast (224.0.0.0/4) nor a broadcast address");
-            if (IpAddressV4.IsMulticast(r.ServerIp) || r.ServerIp == 0 || ServerConfig.IsBroadcastLike(r.ServerIp))
+            if (IpAddressV4.IsMulticast(r.ServerIp) || r.ServerIp == 0 || r.ServerIp == ServerConfig.LimitedBroadcast)
                 throw new ConfigException($"server {IpAddressV4.Format(r.ServerIp)} is not a unicast host address");
             if (!seen.Add((r.ServerIp, r.ServerPort)))
                 throw new ConfigException($"server {IpAddressV4.Format(r.ServerIp)} port {r.ServerPort} is configured twice");

@@ -91,7 +91,7 @@ public sealed class ServerConfig
             {
                 string ms = IpAddressV4.Format(m);
                 if (IpAddressV4.IsMulticast(m)) throw new ConfigException($"member {ms} of group {IpAddressV4.Format(g.GroupIp)} is a multicast address");
-                if (IsBroadcastLike(m)) throw new ConfigException($"member {ms} of group {IpAddressV4.Format(g.GroupIp)} is a broadcast address");
+                if (m == LimitedBroadcast) throw new ConfigException($"member {ms} of group {IpAddressV4.Format(g.GroupIp)} is a broadcast address");
                 if (m == 0) throw new ConfigException($"member 0.0.0.0 of group {IpAddressV4.Format(g.GroupIp)} is not a host address");
                 // A member that is itself a group would make the proxy replicate its own copies (the original's loop).
                 if (seen.Contains(m)) throw new ConfigException($"member {ms} of group {IpAddressV4.Format(g.GroupIp)} is one of this server's groups");
@@ -101,7 +101,14 @@ public sealed class ServerConfig
     public static bool IsGroupAddress(uint address) => IpAddressV4.IsMulticast(address) || IsBroadcastLike(address);
 
     /// <summary>The limited broadcast, or a subnet-directed one as users configure them (last octet 255).</summary>
+    /// <remarks>
+    /// For groups only. A host address may end in .255 too (10.0.1.255 in a /16 VPC subnet), and which it is depends
+    /// on a subnet the config does not know, so members and servers are refused only as <see cref="LimitedBroadcast"/>.
+    /// </remarks>
     public static bool IsBroadcastLike(uint address) => (address & 0xFF) == 0xFF;
+
+    /// <summary>255.255.255.255: never a host.</summary>
+    public const uint LimitedBroadcast = 0xFFFFFFFF;
 
     public JsonObject ToJson()
     {

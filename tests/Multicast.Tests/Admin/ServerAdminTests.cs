@@ -146,7 +146,7 @@ public class ServerAdminTests
     [TestCase("-j and -q cannot be used together", "-A", "-m", "224.1.1.1", "-j", "10.0.0.1", "-q", "10.0.0.2")]
     [TestCase("empty member", "-A", "-m", "224.1.1.1", "-j", "10.0.0.1,,10.0.0.2")]
     [TestCase("member 225.1.1.1 is a multicast ip", "-A", "-m", "224.1.1.1", "-j", "225.1.1.1")]
-    [TestCase("member 10.0.0.255 is a broadcast ip", "-A", "-m", "224.1.1.1", "-j", "10.0.0.255")]
+    [TestCase("member 255.255.255.255 is a broadcast ip", "-A", "-m", "224.1.1.1", "-j", "255.255.255.255")]
     [TestCase("member 0.0.0.0 is not a host address", "-A", "-m", "224.1.1.1", "-j", "0.0.0.0")]
     [TestCase("ip garbage is invalid!", "-A", "-m", "224.1.1.1", "-j", "10.0.0.1,garbage")]
     [TestCase("ip 10.0.0 is invalid!", "-A", "-m", "224.1.1.1", "-j", "10.0.0")]

@@ -57,6 +57,18 @@ public class ConfigTests
     }
 
     [Test]
+    public void HostsEndingIn255AreMembersAndServers()
+    {
+        // In a /23 or larger VPC subnet x.y.z.255 is an ordinary host; only 255.255.255.255 never is.
+        string path = Write(ServerConfig.FileName, """
+            {"multi_group_array":[{"group_ip":"224.1.1.1","member_array":["10.0.1.255","10.0.2.1"]}]}
+            """);
+        Assert.That(ServerConfig.Load(path).Groups[0].Members, Is.EqualTo(new[] { Ip("10.0.1.255"), Ip("10.0.2.1") }));
+        var client = new ClientConfig([new ClientRouteConfig(Ip("10.0.1.255"), 7126, Ip("224.1.1.1"), 0)]);
+        Assert.That(client.Routes[0].ServerIp, Is.EqualTo(Ip("10.0.1.255")));
+    }
+
+    [Test]
     public void LoadsServerFileWithSeveralGroupsAndOptionalPorts()
     {
         string path = Write(ServerConfig.FileName, """
@@ -120,7 +132,6 @@ public class ConfigTests
     [TestCase("{\"multi_group_array\":[{\"group_ip\":\"224.1.1.1\",\"member_array\":[\"garbage\"]}]}", TestName = "Member garbage")]
     [TestCase("{\"multi_group_array\":[{\"group_ip\":\"224.1.1.1\",\"member_array\":[\"239.1.1.1\"]}]}", TestName = "Member multicast")]
     [TestCase("{\"multi_group_array\":[{\"group_ip\":\"224.1.1.1\",\"member_array\":[\"255.255.255.255\"]}]}", TestName = "Member limited broadcast")]
-    [TestCase("{\"multi_group_array\":[{\"group_ip\":\"224.1.1.1\",\"member_array\":[\"10.1.1.255\"]}]}", TestName = "Member subnet broadcast")]
     [TestCase("{\"multi_group_array\":[{\"group_ip\":\"224.1.1.1\",\"member_array\":[\"0.0.0.0\"]}]}", TestName = "Member zero")]
     [TestCase("{\"multi_group_array\":[{\"group_ip\":\"10.1.1.255\"},{\"group_ip\":\"224.1.1.1\",\"member_array\":[\"10.1.1.255\"]}]}", TestName = "Member that is a group")]
     [TestCase("{\"multi_group_array\":[{\"group_ip\":\"224.1.1.1\"},{\"group_ip\":\"224.1.1.1\"}]}", TestName = "Group twice")]
