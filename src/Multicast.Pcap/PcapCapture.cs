@@ -110,8 +110,6 @@ public sealed unsafe class PcapCapture : IDisposable
         _logger.LogDebug("{Device}: capture filter {Filter}", Device.Name, filter);
     }
 
-    // Fully optimized from the first datagram: no on-stack-replacement stall mid-traffic (see RxLoop.Run).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(IFrameSink sink, CancellationToken stop)
     {
         lock (_filterLock) _running = true;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using System.Runtime.CompilerServices;
 
 namespace Multicast.Cli.Tools;
 
@@ -36,8 +35,6 @@ internal static partial class Pacer
         if (Precise) Prctl(PrSetTimerSlack, 1, 0, 0, 0);
     }
 
-    // Fully optimized from the first datagram: no on-stack-replacement stall mid-traffic (see RxLoop.Run).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void WaitUntil(long dueTimestamp)
     {
         while (true)

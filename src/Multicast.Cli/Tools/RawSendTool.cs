@@ -3,7 +3,6 @@ using System.Net;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using Multicast.Core.Packets;
-using System.Runtime.CompilerServices;
 
 namespace Multicast.Cli.Tools;
 
@@ -25,8 +24,6 @@ internal static partial class RawSendTool
     public static readonly string[] Shapes =
         ["valid", "options", "bad-options", "source-route", "truncated", "bad-ihl", "ihl-beyond-total", "dport0", "udp-length"];
 
-    // Fully optimized from the first datagram: no on-stack-replacement stall mid-traffic (see RxLoop.Run).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Run(string[] argv)
     {
         var a = new ToolArgs(argv, new HashSet<string>());

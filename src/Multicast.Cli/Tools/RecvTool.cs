@@ -5,7 +5,6 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using HdrHistogram;
-using System.Runtime.CompilerServices;
 
 namespace Multicast.Cli.Tools;
 
@@ -27,8 +26,6 @@ internal static class RecvTool
     // A foreign or corrupt header could claim any sequence; cap the bitmap so it cannot exhaust memory.
     private const ulong MaxTrackedSequence = 1UL << 28;
 
-    // Fully optimized from the first datagram: no on-stack-replacement stall mid-traffic (see RxLoop.Run).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Run(string[] argv)
     {
         var a = new ToolArgs(argv, new HashSet<string> { "no-join" });

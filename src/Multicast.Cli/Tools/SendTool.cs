@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
-using System.Runtime.CompilerServices;
 
 namespace Multicast.Cli.Tools;
 
@@ -16,8 +15,6 @@ internal static class SendTool
         "multicast tool send --group G --port P [--count N=10] [--rate PER_SEC=0 (unpaced)] [--size BYTES=64]\n" +
         "                    [--interface-ip A] [--ttl T=1] [--source-port SP] [--first-seq S=0]";
 
-    // Fully optimized from the first datagram: no on-stack-replacement stall mid-traffic (see RxLoop.Run).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Run(string[] argv)
     {
         var a = new ToolArgs(argv, new HashSet<string>());

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using System.Runtime.CompilerServices;
 
 namespace Multicast.Linux.Ring;
 
@@ -18,10 +17,6 @@ internal static class RxLoop
 {
     public const int BatchSize = 64;
 
-    // Fully optimized from the first frame. Tiered compilation would start this loop unoptimized and swap in an
-    // optimized body mid-loop (on-stack replacement) on the data-plane thread itself: measured in the bench's sender as
-    // one 36-76 ms stall at the 10,000th datagram, which arrives downstream as a burst.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<THandler>(RxRing rx, ref THandler handler, RxRingOptions options, ILogger logger, CancellationToken stop)
         where THandler : struct, IFrameHandler
     {

@@ -3,7 +3,6 @@ using Multicast.Core.DataPlane;
 using Multicast.Core.Engines;
 using Multicast.Core.Filters;
 using Multicast.Core.Tables;
-using System.Runtime.CompilerServices;
 
 namespace Multicast.Linux.Sockets;
 
@@ -42,8 +41,6 @@ public sealed class SocketClientEngine : IClientEngine
         }
     }
 
-    // Fully optimized from the first datagram: no on-stack-replacement stall mid-traffic (see RxLoop.Run).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(CancellationToken stop)
     {
         ReceiveBatch batch = _capture.Batch;

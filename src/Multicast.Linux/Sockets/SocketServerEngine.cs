@@ -3,7 +3,6 @@ using Multicast.Core.DataPlane;
 using Multicast.Core.Engines;
 using Multicast.Core.Filters;
 using Multicast.Core.Tables;
-using System.Runtime.CompilerServices;
 
 namespace Multicast.Linux.Sockets;
 
@@ -43,8 +42,6 @@ public sealed class SocketServerEngine : IServerEngine
         }
     }
 
-    // Fully optimized from the first datagram: no on-stack-replacement stall mid-traffic (see RxLoop.Run).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(CancellationToken stop)
     {
         ReceiveBatch batch = _capture.Batch;
