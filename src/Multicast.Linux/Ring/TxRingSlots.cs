@@ -14,11 +14,11 @@ public sealed unsafe class TxRingSlots(TxRing ring, INextHopResolver resolver, u
 
     protected override void CommitFrame(int frameLength) => ring.Ready(frameLength);
 
-    /// <summary>Kicks the ring; a failed kick is counted by the ring and its frames go with the next kick.</summary>
+    /// <summary>Kicks the ring (a no-op when nothing is queued); a failed kick's frames go with the next kick.</summary>
     protected override void TransmitQueued()
     {
-        if (ring.Pending == 0) return;
-        Batches++;
-        if (ring.Kick() < 0) SendErrors++;
+        int sent = ring.Kick();
+        if (sent > 0) Batches++;
+        else if (sent < 0) SendErrors++;
     }
 }
