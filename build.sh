@@ -245,6 +245,14 @@ if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then syst
 SCRIPT
 }
 
+
+# What the published app needs at run time (it is framework-dependent): the .NET runtime (the package name Microsoft's
+# and the distributions' feeds share), nft for the clients' kernel delivery and the copy-drop rule; libpcap only for
+# the pcap engine. AutoReqProv stays off in the .rpm, so these are the whole list.
+DEB_DEPENDS="dotnet-runtime-10.0, nftables"
+DEB_RECOMMENDS="libpcap0.8t64 | libpcap0.8"
+RPM_REQUIRES="dotnet-runtime-10.0, nftables"
+RPM_RECOMMENDS="libpcap"
 build_deb() {
   local stage=$1 dest=$2 arch work
   arch=$(dpkg --print-architecture)
@@ -259,9 +267,11 @@ Architecture: $arch
 Maintainer: Multicast maintainers <root@localhost>
 Section: net
 Priority: optional
+Depends: $DEB_DEPENDS
+Recommends: $DEB_RECOMMENDS
 Description: multicast proxy for networks without multicast (cloud VPCs)
  multis copies an application's multicast datagrams to unicast members; multic
- turns them back into multicast on each member. Needs the .NET 10 runtime.
+ turns them back into multicast on each member. Runs on the .NET 10 runtime.
 CONTROL
   { echo '#!/bin/sh'; echo 'set -e'; echo '[ "$1" = configure ] || exit 0'; script_post; } > "$work/DEBIAN/postinst"
   { echo '#!/bin/sh'; echo 'set -e'; echo '[ "$1" = remove ] || exit 0'; script_preremove; } > "$work/DEBIAN/prerm"
@@ -283,6 +293,8 @@ Version: $PACKAGE_VERSION
 Release: $PACKAGE_RELEASE
 Summary: Multicast proxy for networks without multicast (cloud VPCs)
 License: Proprietary
+Requires: $RPM_REQUIRES
+Recommends: $RPM_RECOMMENDS
 # The payload is a published .NET app: no stripping, no debug package, no generated library dependencies.
 AutoReqProv: no
 %global debug_package %{nil}
@@ -291,7 +303,7 @@ AutoReqProv: no
 
 %description
 multis copies an application's multicast datagrams to unicast members; multic turns them back into multicast on
-each member. Needs the .NET 10 runtime.
+each member. Runs on the .NET 10 runtime.
 
 %install
 mkdir -p %{buildroot}

@@ -202,8 +202,11 @@ public class PackageTests
         ToolResult scripts = AdminHarness.Shell($"rpm -qp --scripts '{rpm}'");
         Assert.That(scripts.Out, Does.Contain("systemctl enable multis.service multic.service"));
         Assert.That(scripts.Out, Does.Contain("/run/systemd/system"));
-        Assert.That(AdminHarness.Shell($"rpm -qp --requires '{rpm}'").Out, Does.Not.Contain("liblttng"),
-            "no dependencies generated from the bundled runtime files");
+        string requires = AdminHarness.Shell($"rpm -qp --requires '{rpm}'").Out;
+        Assert.That(requires, Does.Not.Contain("liblttng"), "no dependencies generated from the bundled runtime files");
+        // The app is framework-dependent and the clients run nft: a fresh machine must pull both in.
+        Assert.That(requires.Split('\n', StringSplitOptions.TrimEntries), Does.Contain("dotnet-runtime-10.0").And.Contain("nftables"));
+        Assert.That(AdminHarness.Shell($"rpm -qp --recommends '{rpm}'").Out.Trim(), Is.EqualTo("libpcap"));
     }
 
     [Test]
@@ -229,6 +232,9 @@ public class PackageTests
         Assert.That(payload, Is.EqualTo(Installed()));
         Assert.That(listed, Is.EquivalentTo(Installed().Keys), "dpkg-deb -c lists the same files");
         Assert.That(r.Out, Does.Contain("./etc/multicast/"));
+
+        Assert.That(AdminHarness.Shell($"dpkg-deb -f '{deb}' Depends").Out.Trim(), Is.EqualTo("dotnet-runtime-10.0, nftables"));
+        Assert.That(AdminHarness.Shell($"dpkg-deb -f '{deb}' Recommends").Out.Trim(), Is.EqualTo("libpcap0.8t64 | libpcap0.8"));
 
         ToolResult postinst = AdminHarness.Shell($"dpkg-deb --ctrl-tarfile '{deb}' | tar -xO ./postinst");
         Assert.That(postinst.Out, Does.Contain("systemctl enable multis.service multic.service"));
