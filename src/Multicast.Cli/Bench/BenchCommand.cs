@@ -180,6 +180,8 @@ public sealed class BenchRow
     public double P50Us { get; set; }
     public double P99Us { get; set; }
     public double P999Us { get; set; }
+    /// <summary>Where the copies at or above the latency run's pooled p99 came from (sender stall, shared path, one member).</summary>
+    public TailBreakdown? TailCauses { get; set; }
     public double? CpuSeconds { get; set; }
     public double? CpuServerSeconds { get; set; }
     public double? CpuClientsSeconds { get; set; }
@@ -209,6 +211,7 @@ public sealed class BenchRow
             ["sender_max_late_us"] = SenderMaxLateUs,
             ["latency_loss_percent"] = Math.Round(LatencyLossPercent, 4),
             ["p50_us"] = N(P50Us), ["p99_us"] = N(P99Us), ["p999_us"] = N(P999Us),
+            ["p99_causes"] = TailCauses?.ToJson(),
             ["cpu_seconds"] = CpuSeconds,
             ["cpu_server_seconds"] = CpuServerSeconds,
             ["cpu_clients_seconds"] = CpuClientsSeconds,

@@ -69,6 +69,14 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
         sb.AppendLine(CultureInfo.InvariantCulture,
             $"lossless/s: highest sender rate with < 0.1 % loss over all members (* = the sender could go no faster); latency at {LatencyRates()}, " +
             $"{Options.Size} B payloads, mean over members; CPU = proxy (server + clients) per million member copies; ratios are within this run.");
+        if (Rows.Any(r => r.Error is null && r.TailCauses is not null))
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"p99 causes (member copies at or above the p99 of all members' copies; sender stall = > {TailBreakdown.StallNs / 1_000_000} ms behind schedule " +
+                $"within {TailBreakdown.WindowNs / 1_000_000} ms before; shared path = on time and late at half the members or more):");
+            foreach (BenchRow r in Rows.Where(r => r.Error is null && r.TailCauses is not null))
+                sb.AppendLine(CultureInfo.InvariantCulture, $"{r.Members,7} {r.System,-8} {r.TailCauses}");
+        }
         return sb.ToString();
     }
 

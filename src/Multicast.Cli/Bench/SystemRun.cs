@@ -124,23 +124,30 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
 
     // ------------------------------------------------------------------------------------------------ search
 
-    private List<LabProcess> StartReceivers(long expect, double seconds)
+    /// <summary>Where a member's receiver writes its per-datagram latency during the latency run.</summary>
+    private static string LatencyLog(LabHost member) => Path.Combine(member.WorkDir, "latency.bin");
+
+    private List<LabProcess> StartReceivers(long expect, double seconds, bool logLatency = false)
     {
         long timeoutMs = (long)(seconds * 1000) + 60_000;
-        var list = lab.Members.Select(m => lab.StartTool(m, "recv", "--group", BenchCommand.Group.ToString(),
+        var list = lab.Members.Select(m => lab.StartTool(m, [
+            "recv", "--group", BenchCommand.Group.ToString(),
             "--port", BenchCommand.Port.ToString(CultureInfo.InvariantCulture), "--interface-ip", m.Address.ToString(),
             "--expect", expect.ToString(CultureInfo.InvariantCulture), "--idle-ms", expect > 0 ? "3000" : timeoutMs.ToString(CultureInfo.InvariantCulture),
-            "--timeout-ms", timeoutMs.ToString(CultureInfo.InvariantCulture), "--linger-ms", "100")).ToList();
+            "--timeout-ms", timeoutMs.ToString(CultureInfo.InvariantCulture), "--linger-ms", "100",
+            .. (logLatency ? new[] { "--latency-log", LatencyLog(m) } : [])])).ToList();
         foreach (LabProcess p in list) p.WaitForLine(l => l.StartsWith("listening", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
         return list;
     }
 
-    private JsonObject Send(double rate, long count)
+    private JsonObject Send(double rate, long count, string? latenessLog = null)
     {
-        LabProcess sender = lab.StartTool(lab.Source, "send", "--group", BenchCommand.Group.ToString(),
+        LabProcess sender = lab.StartTool(lab.Source, [
+            "send", "--group", BenchCommand.Group.ToString(),
             "--port", BenchCommand.Port.ToString(CultureInfo.InvariantCulture), "--count", count.ToString(CultureInfo.InvariantCulture),
             "--rate", BenchCommand.F(Math.Round(rate)), "--size", o.Size.ToString(CultureInfo.InvariantCulture),
-            "--interface-ip", lab.Source.Address.ToString(), "--first-seq", _nextSeq.ToString(CultureInfo.InvariantCulture));
+            "--interface-ip", lab.Source.Address.ToString(), "--first-seq", _nextSeq.ToString(CultureInfo.InvariantCulture),
+            .. (latenessLog is null ? [] : new[] { "--lateness-log", latenessLog })]);
         _nextSeq += (ulong)count;
         return sender.WaitForJsonResult(TimeSpan.FromSeconds(count / Math.Max(rate, 1000) + 60));
     }
@@ -236,10 +243,11 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
     {
         long count = Math.Max(100, (long)(row.LatencyRate * o.Duration));
         _nextSeq = 0; // fresh receivers expect [0, count)
-        List<LabProcess> receivers = StartReceivers(count, o.Duration);
+        List<LabProcess> receivers = StartReceivers(count, o.Duration, logLatency: true);
         if (_daemons.Count > 0) _gcBefore = _daemons.Select(ReadProcessStats).ToArray();
         double[] cpuBefore = _daemons.Select(d => CpuSeconds(d.Process.Id)).ToArray();
-        JsonObject sent = Send(row.LatencyRate, count);
+        string latenessLog = Path.Combine(lab.Source.WorkDir, "lateness.bin");
+        JsonObject sent = Send(row.LatencyRate, count, latenessLog);
         // A sender that lost the CPU catches up in a burst, which queues behind a proxy but not behind native delivery.
         row.SenderMaxLateUs = (double?)sent["max_late_us"];
         if (o.Verbose) say($"    latency sender: {sent.ToJsonString()}");
@@ -252,6 +260,16 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
         row.P50Us = Mean("p50");
         row.P99Us = Mean("p99");
         row.P999Us = Mean("p999");
+        try
+        {
+            row.TailCauses = TailBreakdown.Compute(TailBreakdown.ReadLog(latenessLog),
+                lab.Members.Select(m => TailBreakdown.ReadLog(LatencyLog(m))).ToList(), row.LatencyRate);
+            if (o.Verbose) say($"    p99 causes: {row.TailCauses}");
+        }
+        catch (IOException e)
+        {
+            say($"    no p99 causes: {e.Message}"); // the figures above stand without them
+        }
         if (IsEngine)
         {
             row.CpuSeconds = Math.Round(cpuAfter.Zip(cpuBefore, (a, b) => a - b).Sum(), 3);

@@ -17,10 +17,11 @@ internal static class RecvTool
 {
     public const string Usage =
         "multicast tool recv --port P [--group G] [--bind group|any] [--interface-ip A] [--no-join]\n" +
-        "                    [--expect N] [--timeout-ms T=30000] [--idle-ms I=2000] [--linger-ms L=300]\n" +
+        "                    [--expect N] [--timeout-ms T=30000] [--idle-ms I=2000] [--linger-ms L=300] [--latency-log FILE]\n" +
         "  prints 'listening GROUP:PORT bind=...' when ready, then one JSON line with the results at exit.\n" +
         "  Exits when N distinct datagrams arrived (after lingering L ms to catch duplicates), after I ms without\n" +
-        "  datagrams, after T ms in total, or on SIGINT/SIGTERM.";
+        "  datagrams, after T ms in total, or on SIGINT/SIGTERM.\n" +
+        "  --latency-log (needs --expect): per sequence number below N, one-way latency in ns (64-bit little-endian, 0 = not received).";
 
     private const int SourceSlots = 16;
     // A foreign or corrupt header could claim any sequence; cap the bitmap so it cannot exhaust memory.
@@ -40,7 +41,12 @@ internal static class RecvTool
         long timeoutMs = a.Long("timeout-ms", 30_000, 1);
         long idleMs = a.Long("idle-ms", 2_000, 1);
         long lingerMs = a.Long("linger-ms", 300, 0);
+        string? latencyLogPath = a.String("latency-log");
         a.RejectUnknown();
+        if (latencyLogPath is not null && (expect == 0 || expect > 1 << 26))
+            throw new UsageException("option --latency-log needs --expect of at most 67108864");
+        // Opened before receiving, so a path that cannot be written fails at once, not after the run.
+        using FileStream? latencyLog = latencyLogPath is null ? null : new FileStream(latencyLogPath, FileMode.Create, FileAccess.Write);
         if (group is null && (join || bind == "group")) throw new UsageException("option --group is required unless --bind any --no-join");
         if (group is not null && (group.GetAddressBytes()[0] & 0xF0) != 0xE0 && join)
             throw new UsageException($"--group {group} is not a multicast address (use --no-join for unicast)");
@@ -71,7 +77,7 @@ internal static class RecvTool
 
         Console.Out.WriteLine($"listening {(group?.ToString() ?? "0.0.0.0")}:{port} bind={bind}");
 
-        var stats = new Stats(expect);
+        var stats = new Stats(expect, latencyLog is not null);
         byte[] buffer = GC.AllocateUninitializedArray<byte>(Payload.MaxLength + 1, pinned: true);
         byte[] scratch = GC.AllocateUninitializedArray<byte>(Payload.MaxLength, pinned: true);
         var from = new SocketAddress(AddressFamily.InterNetwork);
@@ -136,6 +142,7 @@ internal static class RecvTool
         }
 
         long loopAllocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        if (latencyLog is not null) stats.WriteLatencyLog(latencyLog);
         JsonObject result = stats.ToJson(group, port, bind, reason, Ms(Stopwatch.GetTimestamp() - startTs));
         // Shows the hot loop stays allocation-free (bind=any pays one EndPoint per datagram for the destination address).
         result["loop_allocated_bytes"] = loopAllocated;
@@ -174,8 +181,17 @@ internal static class RecvTool
         try { socket.ReceiveBufferSize = bytes; } catch (SocketException) { }
     }
 
-    private sealed class Stats(long expect)
+    private sealed class Stats(long expect, bool logLatency)
     {
+        private readonly long[]? _latencyBySeq = logLatency ? new long[expect] : null;
+
+        /// <summary>Complete in the file before the result line, which is what harnesses wait for.</summary>
+        public void WriteLatencyLog(Stream log)
+        {
+            log.Write(MemoryMarshal.AsBytes(_latencyBySeq.AsSpan()));
+            log.Flush();
+        }
+
         private ulong[] _seen = new ulong[Math.Max(1, (int)((expect + 63) / 64))];
         private readonly uint[] _srcIp = new uint[SourceSlots];
         private readonly int[] _srcPort = new int[SourceSlots];
@@ -211,6 +227,7 @@ internal static class RecvTool
             if (!_any || seq > _highest) _highest = seq;
             _any = true;
             long latency = nowNs - sentNs;
+            if (_latencyBySeq is not null && seq < (ulong)_latencyBySeq.Length) _latencyBySeq[seq] = Math.Max(1, latency);
             if (latency >= 1 && latency < 60_000_000_000L) _latency.RecordValue(latency);
         }
 

@@ -13,7 +13,11 @@ internal static class SendTool
 {
     public const string Usage =
         "multicast tool send --group G --port P [--count N=10] [--rate PER_SEC=0 (unpaced)] [--size BYTES=64]\n" +
-        "                    [--interface-ip A] [--ttl T=1] [--source-port SP] [--first-seq S=0]";
+        "                    [--interface-ip A] [--ttl T=1] [--source-port SP] [--first-seq S=0] [--lateness-log FILE]\n" +
+        "  --lateness-log: per datagram, how far behind its schedule it was sent (ns, 64-bit little-endian; paced only)";
+
+    // A log holds one 8-byte value per datagram, kept in memory until the end: cap it at 512 MiB.
+    private const long MaxLoggedCount = 1 << 26;
 
     public static int Run(string[] argv)
     {
@@ -28,7 +32,13 @@ internal static class SendTool
         int ttl = (int)a.Long("ttl", 1, 0, 255);
         int sourcePort = (int)a.Long("source-port", 0, 0, 65535);
         ulong firstSeq = (ulong)a.Long("first-seq", 0, 0);
+        string? latenessLogPath = a.String("lateness-log");
         a.RejectUnknown();
+        if (latenessLogPath is not null && (rate <= 0 || count > MaxLoggedCount))
+            throw new UsageException($"option --lateness-log needs --rate and at most {MaxLoggedCount} datagrams");
+        // Opened before sending, so a path that cannot be written fails before any traffic.
+        using FileStream? latenessLog = latenessLogPath is null ? null : new FileStream(latenessLogPath, FileMode.Create, FileAccess.Write);
+        long[]? lateness = latenessLog is null ? null : new long[count];
 
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastTimeToLive, ttl);
@@ -57,6 +67,7 @@ internal static class SendTool
                 Pacer.WaitUntil(due);
                 long late = Stopwatch.GetTimestamp() - due;
                 if (late > maxLate) { maxLate = late; maxLateIndex = i; }
+                if (lateness is not null) lateness[i] = (long)(late * 1e9 / Stopwatch.Frequency);
             }
             Payload.Stamp(buffer, WallClock.NowNs());
             try
@@ -72,6 +83,12 @@ internal static class SendTool
         }
         double elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
         long loopAllocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        if (latenessLog is not null)
+        {
+            // Complete on disk before the summary line, which is what harnesses wait for.
+            latenessLog.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(lateness.AsSpan()));
+            latenessLog.Flush();
+        }
 
         var local = (IPEndPoint?)socket.LocalEndPoint;
         var summary = new JsonObject

@@ -28,5 +28,11 @@ public static class TrafficTool
             Console.Error.WriteLine($"error: tool {args[0]}: {e.Message}");
             return 1;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A log file that cannot be written (--latency-log, --lateness-log).
+            Console.Error.WriteLine($"error: tool {args[0]}: {e.Message}");
+            return 1;
+        }
     }
 }

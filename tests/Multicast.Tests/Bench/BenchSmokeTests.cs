@@ -49,6 +49,11 @@ public class BenchSmokeTests
                 double p50 = (double)r["p50_us"]!, p99 = (double)r["p99_us"]!;
                 Assert.That(p50, Is.GreaterThan(0).And.LessThan(1_000_000), name);
                 Assert.That(p99, Is.GreaterThanOrEqualTo(p50), name);
+                // The tools' per-datagram logs made it back: every late copy is put somewhere.
+                JsonObject causes = r["p99_causes"]!.AsObject();
+                Assert.That((long)causes["copies"]!, Is.GreaterThan(0), name);
+                double placed = (double)causes["after_sender_stall_percent"]! + (double)causes["shared_path_percent"]! + (double)causes["one_member_percent"]!;
+                Assert.That(placed, Is.EqualTo(100).Within(0.2), name);
                 bool engine = name is not ("native" or "kernel");
                 Assert.That(r["cpu_s_per_million_copies"] is null, Is.EqualTo(!engine), name);
                 Assert.That(r["gc_gen0"] is null, Is.EqualTo(!engine), name);

@@ -1,0 +1,74 @@
+using System.Runtime.InteropServices;
+using System.Text.Json.Nodes;
+
+namespace Multicast.Cli.Bench;
+
+/// <summary>
+/// Where a latency run's tail came from. Every member copy at or above the p99 of all copies (members pooled) is put
+/// in one of three places, from the sender's per-datagram lateness and every member's per-datagram latency:
+/// after a sender stall (the sender was more than <see cref="StallNs"/> behind its schedule within the preceding
+/// <see cref="WindowNs"/>, so it caught up in a burst that queued wherever delivery is not synchronous), shared (the
+/// sender was on time and at least half the members got that datagram late: the path they share, i.e. the proxy or the
+/// bridge), or one member (only some members were late: those receivers waited for a CPU).
+/// </summary>
+public readonly record struct TailBreakdown(long P99Ns, long Copies, long AfterSenderStall, long Shared, long OneMember)
+{
+    public const long StallNs = 2_000_000;
+    public const long WindowNs = 10_000_000;
+
+    /// <param name="lateness">Per sequence number: ns the sender was behind its schedule when it sent it.</param>
+    /// <param name="latency">Per member, per sequence number: one-way latency in ns, 0 = not received.</param>
+    /// <param name="rate">The sender's fixed rate (datagrams/s), which turns the window into sequence numbers.</param>
+    public static TailBreakdown Compute(ReadOnlySpan<long> lateness, IReadOnlyList<long[]> latency, double rate)
+    {
+        var pooled = new List<long>();
+        foreach (long[] member in latency)
+            foreach (long v in member) if (v > 0) pooled.Add(v);
+        if (pooled.Count == 0) return default;
+        pooled.Sort();
+        long p99 = pooled[(int)Math.Min(pooled.Count - 1, (long)Math.Ceiling(pooled.Count * 0.99) - 1)];
+
+        long window = Math.Max(1, (long)(rate * WindowNs / 1e9));
+        int count = latency.Max(m => m.Length);
+        long copies = 0, afterStall = 0, shared = 0, oneMember = 0;
+        long lastStall = long.MinValue / 2;
+        for (int seq = 0; seq < count; seq++)
+        {
+            if (seq < lateness.Length && lateness[seq] > StallNs) lastStall = seq;
+            int atTail = 0, late = 0;
+            foreach (long[] member in latency)
+            {
+                long v = seq < member.Length ? member[seq] : 0;
+                if (v >= p99) atTail++;
+                if (v >= p99 / 2) late++;
+            }
+            if (atTail == 0) continue;
+            copies += atTail;
+            if (seq - lastStall <= window) afterStall += atTail;
+            else if (2 * late >= latency.Count) shared += atTail;
+            else oneMember += atTail;
+        }
+        return new TailBreakdown(p99, copies, afterStall, shared, oneMember);
+    }
+
+    /// <summary>Reads a log the traffic tools write (--latency-log, --lateness-log): 64-bit values, one per sequence number.</summary>
+    public static long[] ReadLog(string path)
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        return MemoryMarshal.Cast<byte, long>(bytes.AsSpan(0, bytes.Length - bytes.Length % sizeof(long))).ToArray();
+    }
+
+    private double Percent(long part) => Copies > 0 ? Math.Round(100.0 * part / Copies, 1) : 0;
+
+    public JsonObject ToJson() => new()
+    {
+        ["p99_us"] = Math.Round(P99Ns / 1000.0, 1),
+        ["copies"] = Copies,
+        ["after_sender_stall_percent"] = Percent(AfterSenderStall),
+        ["shared_path_percent"] = Percent(Shared),
+        ["one_member_percent"] = Percent(OneMember),
+    };
+
+    public override string ToString() =>
+        $"{Percent(AfterSenderStall),5:0.0} % after a sender stall, {Percent(Shared),5:0.0} % on the shared path, {Percent(OneMember),5:0.0} % at one member ({Copies} copies ≥ {P99Ns / 1000.0:0} µs)";
+}

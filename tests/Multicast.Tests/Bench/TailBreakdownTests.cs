@@ -1,0 +1,105 @@
+using Multicast.Cli.Bench;
+using Multicast.Tests.Admin;
+using NUnit.Framework;
+
+namespace Multicast.Tests.Bench;
+
+/// <summary>The bench's p99 breakdown: which late copies follow a sender stall, which the shared path, which one member.</summary>
+[TestFixture]
+public class TailBreakdownTests
+{
+    private const int Count = 1000, Members = 4;
+    private const long Normal = 100_000, Late = 10_000_000; // ns
+
+    private static (long[] Lateness, List<long[]> Latency) Quiet()
+    {
+        var latency = Enumerable.Range(0, Members).Select(_ => Enumerable.Repeat(Normal, Count).ToArray()).ToList();
+        return (new long[Count], latency);
+    }
+
+    [Test]
+    public void EachLateCopyIsPutWhereItCameFrom()
+    {
+        (long[] lateness, List<long[]> latency) = Quiet();
+        // At 1,000/s the 10 ms window is 10 datagrams. The sender falls 5 ms behind at 100; 103..106 come late everywhere.
+        lateness[100] = 5_000_000;
+        for (int s = 103; s <= 106; s++) foreach (long[] m in latency) m[s] = Late;
+        // 500..509: the sender on time, 3 of 4 members late (the proxy or bridge held them).
+        for (int s = 500; s <= 509; s++) for (int m = 0; m < 3; m++) latency[m][s] = Late;
+        // 700..709: only member 2 late (its receiver waited for a CPU).
+        for (int s = 700; s <= 709; s++) latency[2][s] = Late;
+        // A lost copy (0) is neither late nor counted.
+        latency[1][900] = 0;
+
+        TailBreakdown t = TailBreakdown.Compute(lateness, latency, rate: 1000);
+
+        // 16 + 30 + 10 = 56 late copies out of 3,999 received: above 1 %, so the p99 is the late value itself.
+        Assert.That(t.P99Ns, Is.EqualTo(Late));
+        Assert.That(t.Copies, Is.EqualTo(56));
+        Assert.That(t.AfterSenderStall, Is.EqualTo(16));
+        Assert.That(t.Shared, Is.EqualTo(30));
+        Assert.That(t.OneMember, Is.EqualTo(10));
+        Assert.That(t.ToJson()["shared_path_percent"]!.GetValue<double>(), Is.EqualTo(53.6));
+    }
+
+    [Test]
+    public void AStallOlderThanTheWindowIsNotBlamed()
+    {
+        (long[] lateness, List<long[]> latency) = Quiet();
+        lateness[100] = 5_000_000;
+        // 11 datagrams (11 ms at 1,000/s) after the stall: outside the 10 ms window, so the shared path is to blame.
+        for (int s = 111; s <= 140; s++) foreach (long[] m in latency) m[s] = Late;
+
+        TailBreakdown t = TailBreakdown.Compute(lateness, latency, rate: 1000);
+
+        Assert.That(t.AfterSenderStall, Is.Zero);
+        Assert.That(t.Shared, Is.EqualTo(t.Copies).And.EqualTo(120));
+    }
+
+    [Test]
+    public void NothingReceivedGivesAnEmptyBreakdown()
+    {
+        var latency = new List<long[]> { new long[10], new long[10] };
+        Assert.That(TailBreakdown.Compute(new long[10], latency, 1000).Copies, Is.Zero);
+    }
+
+    [Test]
+    public void ToolLogOptionsRefuseWhatTheyCannotDo()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"mc-taillog-{Environment.ProcessId}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            ToolResult recv = AdminHarness.Run(dir, "multicast", "tool", "recv", "--group", "224.1.2.3", "--port", "5000",
+                "--latency-log", Path.Combine(dir, "l.bin"));
+            Assert.That(recv.Exit, Is.EqualTo(2), "a usage error");
+            Assert.That(recv.Err, Does.StartWith("error: option --latency-log needs --expect"), recv.ToString());
+
+            ToolResult send = AdminHarness.Run(dir, "multicast", "tool", "send", "--group", "224.1.2.3", "--port", "5000",
+                "--lateness-log", Path.Combine(dir, "s.bin"));
+            Assert.That(send.Exit, Is.EqualTo(2), "a usage error");
+            Assert.That(send.Err, Does.StartWith("error: option --lateness-log needs --rate"), send.ToString());
+
+            // One value per datagram, all of them read back (loopback only: 127.0.0.1 is the multicast interface).
+            string log = Path.Combine(dir, "lateness.bin");
+            ToolResult sent = AdminHarness.Run(dir, "multicast", "tool", "send", "--group", "224.1.2.3", "--port", "5000",
+                "--rate", "2000", "--count", "300", "--interface-ip", "127.0.0.1", "--lateness-log", log);
+            Assert.That(sent.Exit, Is.Zero, sent.ToString());
+            long[] lateness = TailBreakdown.ReadLog(log);
+            Assert.That(lateness, Has.Length.EqualTo(300));
+            Assert.That(lateness, Has.All.GreaterThanOrEqualTo(0).And.All.LessThan(10_000_000_000L));
+            Assert.That(lateness.Max(), Is.GreaterThan(0), "a sleeping sender wakes a little after its due time");
+
+            // A log that cannot be created fails before any traffic, in one line.
+            ToolResult unwritable = AdminHarness.Run(dir, "multicast", "tool", "send", "--group", "224.1.2.3", "--port", "5000",
+                "--rate", "100", "--count", "1", "--interface-ip", "127.0.0.1", "--lateness-log", Path.Combine(dir, "missing", "s.bin"));
+            Assert.That(unwritable.Exit, Is.EqualTo(1));
+            Assert.That(unwritable.Err.Trim(), Does.StartWith("error: tool send:").And.Not.Contain("\n"), unwritable.ToString());
+            Assert.That(unwritable.Out, Is.Empty, "nothing was sent");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
