@@ -182,6 +182,8 @@ public sealed class BenchRow
     public double P999Us { get; set; }
     /// <summary>Where the copies at or above the latency run's pooled p99 came from (sender stall, shared path, one member).</summary>
     public TailBreakdown? TailCauses { get; set; }
+    /// <summary>Latency from the sender's schedule rather than its actual send (corrected for coordinated omission).</summary>
+    public ScheduledLatency? FromSchedule { get; set; }
     public double? CpuSeconds { get; set; }
     public double? CpuServerSeconds { get; set; }
     public double? CpuClientsSeconds { get; set; }
@@ -211,6 +213,7 @@ public sealed class BenchRow
             ["sender_max_late_us"] = SenderMaxLateUs,
             ["latency_loss_percent"] = Math.Round(LatencyLossPercent, 4),
             ["p50_us"] = N(P50Us), ["p99_us"] = N(P99Us), ["p999_us"] = N(P999Us),
+            ["schedule_p50_us"] = FromSchedule?.P50Us, ["schedule_p99_us"] = FromSchedule?.P99Us, ["schedule_p999_us"] = FromSchedule?.P999Us,
             ["p99_causes"] = TailCauses?.ToJson(),
             ["cpu_seconds"] = CpuSeconds,
             ["cpu_server_seconds"] = CpuServerSeconds,

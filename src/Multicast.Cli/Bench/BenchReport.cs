@@ -31,6 +31,7 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
             j["throughput_vs_kernel"] = Ratio(r.LosslessRate, k?.LosslessRate);
             j["p99_vs_native"] = Ratio(r.P99Us, n?.P99Us);
             j["p99_vs_kernel"] = Ratio(r.P99Us, k?.P99Us);
+            j["schedule_p99_vs_native"] = Ratio(r.FromSchedule?.P99Us ?? double.NaN, n?.FromSchedule?.P99Us);
             rows.Add(j);
         }
         return new JsonObject
@@ -69,6 +70,17 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
         sb.AppendLine(CultureInfo.InvariantCulture,
             $"lossless/s: highest sender rate with < 0.1 % loss over all members (* = the sender could go no faster); latency at {LatencyRates()}, " +
             $"{Options.Size} B payloads, mean over members; CPU = proxy (server + clients) per million member copies; ratios are within this run.");
+        if (Rows.Any(r => r.Error is null && r.FromSchedule is not null))
+        {
+            sb.AppendLine("latency from the sender's schedule (its lateness added; counts the wait of a sender that delivers inside its own call):");
+            foreach (BenchRow r in Rows.Where(r => r.Error is null && r.FromSchedule is not null))
+            {
+                ScheduledLatency s = r.FromSchedule!.Value;
+                double? vsNative = Ratio(s.P99Us, Baseline(r, "native")?.FromSchedule?.P99Us);
+                sb.AppendLine(CultureInfo.InvariantCulture,
+                    $"{r.Members,7} {r.System,-8} p50/p99/p99.9 {s.P50Us:0.0}/{s.P99Us:0.0}/{s.P999Us:0.0} µs, p99 {(vsNative is double v ? v.ToString("0.00", CultureInfo.InvariantCulture) + "× native" : "-")}");
+            }
+        }
         if (Rows.Any(r => r.Error is null && r.TailCauses is not null))
         {
             sb.AppendLine(CultureInfo.InvariantCulture,
@@ -87,13 +99,13 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
     public string Csv()
     {
         var sb = new StringBuilder();
-        sb.AppendLine("members,system,error,lossless_rate,member_deliveries_per_s,sender_bound,latency_rate,latency_loss_percent,p50_us,p99_us,p999_us,cpu_seconds,cpu_s_per_million_copies,gc_gen0,gc_gen1,gc_gen2,allocated_bytes,throughput_vs_native,throughput_vs_kernel,p99_vs_native,p99_vs_kernel");
+        sb.AppendLine("members,system,error,lossless_rate,member_deliveries_per_s,sender_bound,latency_rate,latency_loss_percent,p50_us,p99_us,p999_us,schedule_p50_us,schedule_p99_us,schedule_p999_us,cpu_seconds,cpu_s_per_million_copies,gc_gen0,gc_gen1,gc_gen2,allocated_bytes,throughput_vs_native,throughput_vs_kernel,p99_vs_native,p99_vs_kernel,schedule_p99_vs_native");
         foreach (JsonNode? n in (JsonArray)ToJson()["rows"]!)
         {
             JsonObject j = n!.AsObject();
             string[] keys = ["members", "system", "error", "lossless_rate", "member_deliveries_per_s", "sender_bound", "latency_rate", "latency_loss_percent",
-                "p50_us", "p99_us", "p999_us", "cpu_seconds", "cpu_s_per_million_copies", "gc_gen0", "gc_gen1", "gc_gen2", "allocated_bytes",
-                "throughput_vs_native", "throughput_vs_kernel", "p99_vs_native", "p99_vs_kernel"];
+                "p50_us", "p99_us", "p999_us", "schedule_p50_us", "schedule_p99_us", "schedule_p999_us", "cpu_seconds", "cpu_s_per_million_copies", "gc_gen0", "gc_gen1", "gc_gen2", "allocated_bytes",
+                "throughput_vs_native", "throughput_vs_kernel", "p99_vs_native", "p99_vs_kernel", "schedule_p99_vs_native"];
             sb.AppendLine(string.Join(',', keys.Select(key => Csv(j[key]))));
         }
         return sb.ToString();

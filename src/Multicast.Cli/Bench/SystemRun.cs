@@ -262,9 +262,11 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
         row.P999Us = Mean("p999");
         try
         {
-            row.TailCauses = TailBreakdown.Compute(TailBreakdown.ReadLog(latenessLog),
-                lab.Members.Select(m => TailBreakdown.ReadLog(LatencyLog(m))).ToList(), row.LatencyRate);
-            if (o.Verbose) say($"    p99 causes: {row.TailCauses}");
+            long[] lateness = TailBreakdown.ReadLog(latenessLog);
+            List<long[]> latency = lab.Members.Select(m => TailBreakdown.ReadLog(LatencyLog(m))).ToList();
+            row.TailCauses = TailBreakdown.Compute(lateness, latency, row.LatencyRate);
+            row.FromSchedule = ScheduledLatency.Compute(lateness, latency);
+            if (o.Verbose) say($"    p99 causes: {row.TailCauses}; from the schedule: {row.FromSchedule}");
         }
         catch (IOException e)
         {

@@ -26,7 +26,7 @@ public readonly record struct TailBreakdown(long P99Ns, long Copies, long AfterS
             foreach (long v in member) if (v > 0) pooled.Add(v);
         if (pooled.Count == 0) return default;
         pooled.Sort();
-        long p99 = pooled[(int)Math.Min(pooled.Count - 1, (long)Math.Ceiling(pooled.Count * 0.99) - 1)];
+        long p99 = ScheduledLatency.At(pooled, 0.99);
 
         long window = Math.Max(1, (long)(rate * WindowNs / 1e9));
         int count = latency.Max(m => m.Length);
@@ -71,4 +71,38 @@ public readonly record struct TailBreakdown(long P99Ns, long Copies, long AfterS
 
     public override string ToString() =>
         $"{Percent(AfterSenderStall),5:0.0} % after a sender stall, {Percent(Shared),5:0.0} % on the shared path, {Percent(OneMember),5:0.0} % at one member ({Copies} copies ≥ {P99Ns / 1000.0:0} µs)";
+}
+
+/// <summary>
+/// One-way latency measured from when the sender was due to send (its schedule) instead of when it did: the sender's
+/// lateness added to each copy's latency, percentiles per member, then the mean over members (as the bench's other
+/// latency figures). A system that delivers inside the sender's own call (native, in-kernel) slows the sender down,
+/// and latency stamped at the actual send hides that wait; from the schedule it counts, as it does for a system that
+/// queues after the sender (a proxy). This is the usual correction for coordinated omission.
+/// </summary>
+public readonly record struct ScheduledLatency(double P50Us, double P99Us, double P999Us)
+{
+    public static ScheduledLatency? Compute(ReadOnlySpan<long> lateness, IReadOnlyList<long[]> latency)
+    {
+        double p50 = 0, p99 = 0, p999 = 0;
+        int members = 0;
+        foreach (long[] member in latency)
+        {
+            var values = new List<long>(member.Length);
+            for (int seq = 0; seq < member.Length; seq++)
+                if (member[seq] > 0) values.Add(member[seq] + (seq < lateness.Length ? lateness[seq] : 0));
+            if (values.Count == 0) continue;
+            values.Sort();
+            p50 += At(values, 0.5);
+            p99 += At(values, 0.99);
+            p999 += At(values, 0.999);
+            members++;
+        }
+        return members == 0 ? null : new ScheduledLatency(Us(p50 / members), Us(p99 / members), Us(p999 / members));
+    }
+
+    /// <summary>The nearest-rank percentile of sorted values (q in (0, 1]).</summary>
+    internal static long At(List<long> sorted, double q) => sorted[(int)Math.Min(sorted.Count - 1, Math.Max(0, (long)Math.Ceiling(sorted.Count * q) - 1))];
+
+    private static double Us(double ns) => Math.Round(ns / 1000, 1);
 }

@@ -4,7 +4,7 @@ using NUnit.Framework;
 
 namespace Multicast.Tests.Bench;
 
-/// <summary>The bench's p99 breakdown: which late copies follow a sender stall, which the shared path, which one member.</summary>
+/// <summary>The bench's analyses of the traffic tools' per-datagram logs: the p99 breakdown and latency from the schedule.</summary>
 [TestFixture]
 public class TailBreakdownTests
 {
@@ -61,6 +61,24 @@ public class TailBreakdownTests
     {
         var latency = new List<long[]> { new long[10], new long[10] };
         Assert.That(TailBreakdown.Compute(new long[10], latency, 1000).Copies, Is.Zero);
+    }
+
+    [Test]
+    public void LatencyFromTheScheduleAddsTheSendersLateness()
+    {
+        // Member 0: 1..100 µs; member 1: lost everything but one. The sender ran 1 ms late on datagrams 90..99.
+        var latency = new List<long[]> { Enumerable.Range(1, 100).Select(i => i * 1000L).ToArray(), new long[100] };
+        latency[1][0] = 5000;
+        long[] lateness = new long[100];
+        for (int s = 90; s < 100; s++) lateness[s] = 1_000_000;
+
+        ScheduledLatency l = ScheduledLatency.Compute(lateness, latency)!.Value;
+
+        // Member 0 from the schedule: 1..90 µs, then 1,091..1,100 µs; member 1: 5 µs. Mean over members.
+        Assert.That(l.P50Us, Is.EqualTo((50 + 5) / 2.0));
+        Assert.That(l.P99Us, Is.EqualTo((1099 + 5) / 2.0));
+        Assert.That(l.P999Us, Is.EqualTo((1100 + 5) / 2.0));
+        Assert.That(ScheduledLatency.Compute(lateness, [new long[100]]), Is.Null, "nothing received");
     }
 
     [Test]
