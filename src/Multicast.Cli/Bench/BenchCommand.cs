@@ -168,6 +168,8 @@ public sealed class BenchRow
     public string? Error { get; set; }
     /// <summary>Highest sender rate (datagrams/s, achieved) with &lt; 0.1 % loss over all members.</summary>
     public double LosslessRate { get; set; }
+    /// <summary>In that trial, how many ms of its datagrams were still queued (not yet at the members) when the sender finished.</summary>
+    public double? LosslessBacklogMs { get; set; }
     /// <summary>Member-datagrams delivered per second at that rate.</summary>
     public double MemberDeliveriesPerSecond { get; set; }
     /// <summary>The search ended because the sender could not go faster, not because of loss.</summary>
@@ -208,6 +210,7 @@ public sealed class BenchRow
             ["system"] = System, ["members"] = Members, ["error"] = Error,
             ["lossless_rate"] = Math.Round(LosslessRate, 1),
             ["member_deliveries_per_s"] = Math.Round(MemberDeliveriesPerSecond, 1),
+            ["lossless_backlog_ms"] = LosslessBacklogMs is double b ? Math.Round(b, 1) : null,
             ["sender_bound"] = SenderBound,
             ["latency_rate"] = LatencyRate,
             ["sender_max_late_us"] = SenderMaxLateUs,

@@ -167,25 +167,29 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
         }).ToArray();
     }
 
-    private (double Loss, double Achieved, long Sent) Trial(List<LabProcess> receivers, double rate, double seconds, BenchRow row, bool warmup = false)
+    private (double Loss, double Achieved, double BacklogMs) Trial(List<LabProcess> receivers, double rate, double seconds, BenchRow row, bool warmup = false)
     {
         long[] before = Progress(receivers);
         long count = Math.Max(200, (long)(rate * seconds));
         JsonObject sent = Send(rate, count);
         long sentCount = (long)sent["sent"]!;
         double achieved = (double)sent["rate_achieved"]!;
+        // What had not arrived yet when the sender finished was queued somewhere (proxy ring, socket buffers): a trial
+        // passes on loss alone, so this says how much of its rate a deep queue absorbed rather than delivered.
+        long deliveredAtEnd = Progress(receivers).Zip(before, (a, b) => a - b).Sum();
         Thread.Sleep(300); // let the receivers drain their socket buffers
         long[] after = Progress(receivers);
         long delivered = after.Zip(before, (a, b) => a - b).Sum();
         long expected = sentCount * receivers.Count;
         double loss = expected == 0 ? 1 : Math.Max(0, 1 - (double)delivered / expected);
+        double backlogMs = achieved > 0 ? Math.Max(0, delivered - deliveredAtEnd) / (double)receivers.Count / achieved * 1000 : 0;
         row.TrialLog.Add(new JsonObject
         {
             ["target"] = Math.Round(rate), ["achieved"] = achieved, ["sent"] = sentCount, ["delivered"] = delivered,
-            ["loss_percent"] = Math.Round(loss * 100, 4), ["warmup"] = warmup,
+            ["loss_percent"] = Math.Round(loss * 100, 4), ["backlog_ms"] = Math.Round(backlogMs, 1), ["warmup"] = warmup,
         });
-        if (o.Verbose) say($"    trial {rate:0}/s -> achieved {achieved:0}/s, loss {loss * 100:0.###} %");
-        return (loss, achieved, sentCount);
+        if (o.Verbose) say($"    trial {rate:0}/s -> achieved {achieved:0}/s, loss {loss * 100:0.###} %, {backlogMs:0.0} ms still queued when the sender finished");
+        return (loss, achieved, backlogMs);
     }
 
     /// <summary>Doubling from --start-rate until loss reaches 0.1 %, then bisection, within the time budget.</summary>
@@ -202,7 +206,7 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
             int boundStreak = 0;
             while (budget.Elapsed.TotalSeconds < o.SearchBudget)
             {
-                (double loss, double achieved, _) = Trial(receivers, rate, o.TrialSeconds, row);
+                (double loss, double achieved, double backlogMs) = Trial(receivers, rate, o.TrialSeconds, row);
                 row.Trials++;
                 bool senderBound = achieved < 0.9 * rate;
                 // A busy shared machine can stall the sender once; only a repeated shortfall ends the search.
@@ -212,6 +216,7 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
                     if (achieved > row.LosslessRate)
                     {
                         row.LosslessRate = achieved;
+                        row.LosslessBacklogMs = backlogMs;
                         row.MemberDeliveriesPerSecond = achieved * receivers.Count * (1 - loss);
                     }
                     lo = Math.Max(lo, rate);

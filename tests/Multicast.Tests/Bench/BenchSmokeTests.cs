@@ -45,6 +45,7 @@ public class BenchSmokeTests
                 Assert.That((int)r["members"]!, Is.EqualTo(2));
                 Assert.That((double)r["lossless_rate"]!, Is.GreaterThan(100), name);
                 Assert.That((double)r["member_deliveries_per_s"]!, Is.GreaterThan(200), name);
+                Assert.That((double)r["lossless_backlog_ms"]!, Is.GreaterThanOrEqualTo(0).And.LessThan(60_000), name);
                 Assert.That((double)r["latency_loss_percent"]!, Is.LessThan(50), name);
                 double p50 = (double)r["p50_us"]!, p99 = (double)r["p99_us"]!;
                 Assert.That(p50, Is.GreaterThan(0).And.LessThan(1_000_000), name);
