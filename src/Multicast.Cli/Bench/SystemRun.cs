@@ -267,8 +267,8 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
         row.P999Us = Mean("p999");
         try
         {
-            long[] lateness = TailBreakdown.ReadLog(latenessLog);
-            List<long[]> latency = lab.Members.Select(m => TailBreakdown.ReadLog(LatencyLog(m))).ToList();
+            long[] lateness = ToolLog.Read(latenessLog);
+            List<long[]> latency = lab.Members.Select(m => ToolLog.Read(LatencyLog(m))).ToList();
             row.TailCauses = TailBreakdown.Compute(lateness, latency, row.LatencyRate);
             row.FromSchedule = ScheduledLatency.Compute(lateness, latency);
             if (o.Verbose) say($"    p99 causes: {row.TailCauses}; from the schedule: {row.FromSchedule}");

@@ -5,10 +5,13 @@ namespace Multicast.Core.Tables;
 /// <summary>An IPv4 subnet on the server's interface (address and prefix length).</summary>
 public readonly record struct LocalSubnet(uint Address, int PrefixLength)
 {
-    /// <summary>The subnet's directed broadcast; none for /31 and /32, whose every address is a host.</summary>
-    public uint? Broadcast => PrefixLength is >= 0 and <= 30 ? Address | (uint.MaxValue >> PrefixLength) : null;
+    // A C# shift by 32 is a shift by 0, so /0 is spelled out.
+    private uint Mask => PrefixLength <= 0 ? 0 : uint.MaxValue << (32 - Math.Min(PrefixLength, 32));
 
-    public override string ToString() => $"{IpAddressV4.Format(Address & ~(uint.MaxValue >> PrefixLength))}/{PrefixLength}";
+    /// <summary>The subnet's directed broadcast; none for /31 and /32, whose every address is a host.</summary>
+    public uint? Broadcast => PrefixLength <= 30 ? Address | ~Mask : null;
+
+    public override string ToString() => $"{IpAddressV4.Format(Address & Mask)}/{PrefixLength}";
 }
 
 /// <summary>

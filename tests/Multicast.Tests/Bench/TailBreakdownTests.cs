@@ -103,7 +103,7 @@ public class TailBreakdownTests
             ToolResult sent = AdminHarness.Run(dir, "multicast", "tool", "send", "--group", "224.1.2.3", "--port", "5000",
                 "--rate", "2000", "--count", "300", "--interface-ip", "127.0.0.1", "--lateness-log", log);
             Assert.That(sent.Exit, Is.Zero, sent.ToString());
-            long[] lateness = TailBreakdown.ReadLog(log);
+            long[] lateness = ToolLog.Read(log);
             Assert.That(lateness, Has.Length.EqualTo(300));
             Assert.That(lateness, Has.All.GreaterThanOrEqualTo(0).And.All.LessThan(10_000_000_000L));
             Assert.That(lateness.Max(), Is.GreaterThan(0), "a sleeping sender wakes a little after its due time");

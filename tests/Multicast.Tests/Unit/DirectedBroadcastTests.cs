@@ -32,5 +32,7 @@ public class DirectedBroadcastTests
     {
         var subnets = new[] { new LocalSubnet(Ip("10.0.0.0"), 31), new LocalSubnet(Ip("10.0.0.9"), 32) };
         Assert.That(DirectedBroadcast.Find(Table("10.0.0.1", "10.0.0.9"), subnets), Is.Empty);
+        Assert.That(subnets[1].ToString(), Is.EqualTo("10.0.0.9/32"));
+        Assert.That(new LocalSubnet(Ip("192.168.7.9"), 0).ToString(), Is.EqualTo("0.0.0.0/0"));
     }
 }
