@@ -18,12 +18,14 @@ public static class BenchCommand
     public const string Usage =
         "multicast bench [--members 4,32] [--engines ring,ring-raw,socket,pcap] [--systems native,kernel,ENGINES]\n" +
         "                [--rate R=20000] [--duration S=5] [--size 100] [--trial S=1] [--search-budget S=15] [--max-rate R=2000000]\n" +
-        "                [--idle spin|yield|park[:MICROS]] [--out DIR=bench-results] [--quick] [--verbose]\n" +
+        "                [--max-queue-ms MS] [--idle spin|yield|park[:MICROS]] [--out DIR=bench-results] [--quick] [--verbose]\n" +
         "  --rate: fixed rate (datagrams/s) of the latency and CPU measurement, which lasts --duration seconds; it\n" +
         "  holds for the first --members value, the others get the same member copies per second.\n" +
         "  The lossless rate (< 0.1 % loss over all members) is searched by doubling then bisection, each trial\n" +
-        "  lasting --trial seconds, within --search-budget seconds per system. An engine's clients restore whole\n" +
-        "  datagrams in the kernel (multic's default, --delivery nft); ENGINE-raw restores them in user space.\n" +
+        "  lasting --trial seconds, within --search-budget seconds per system; --max-queue-ms also fails a trial with\n" +
+        "  more than MS ms of it still queued when the sender finished (a rate a deep queue absorbed, not delivered).\n" +
+        "  An engine's clients restore whole datagrams in the kernel (multic's default, --delivery nft); ENGINE-raw\n" +
+        "  restores them in user space.\n" +
         "  Needs root (network namespaces).";
 
     internal static readonly IPAddress Group = IPAddress.Parse("224.1.2.3");
@@ -96,6 +98,8 @@ public sealed record BenchOptions
     public double SearchBudget { get; init; } = 15;
     public double StartRate { get; init; } = 25_000;
     public double MaxRate { get; init; } = 2_000_000;
+    /// <summary>Null: a trial passes on loss alone (the definition); else also at most this many ms still queued.</summary>
+    public double? MaxQueueMs { get; init; }
     public string? Idle { get; init; }
     public string OutDir { get; init; } = "bench-results";
     public bool Quick { get; init; }
@@ -141,6 +145,7 @@ public sealed record BenchOptions
                 "--search-budget" => o with { SearchBudget = Num(a, v, 0, 600) },
                 "--start-rate" => o with { StartRate = Num(a, v, 100, 10_000_000) },
                 "--max-rate" => o with { MaxRate = Num(a, v, 100, 10_000_000) },
+                "--max-queue-ms" => o with { MaxQueueMs = Num(a, v, 0, 60_000) },
                 "--idle" => o with { Idle = ParseIdle(v) },
                 "--out" => o with { OutDir = v },
                 _ => throw new UsageException($"unknown option {a}"),

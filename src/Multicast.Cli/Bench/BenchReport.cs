@@ -42,7 +42,7 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
                 ["members"] = new JsonArray(Options.Members.Select(m => (JsonNode)m).ToArray()),
                 ["systems"] = new JsonArray(Options.Systems.Select(s => (JsonNode)s).ToArray()),
                 ["latency_rate"] = Options.LatencyRate, ["duration_s"] = Options.Duration, ["size"] = Options.Size,
-                ["trial_s"] = Options.TrialSeconds, ["search_budget_s"] = Options.SearchBudget, ["idle"] = Options.Idle, ["quick"] = Options.Quick,
+                ["trial_s"] = Options.TrialSeconds, ["search_budget_s"] = Options.SearchBudget, ["max_queue_ms"] = Options.MaxQueueMs, ["idle"] = Options.Idle, ["quick"] = Options.Quick,
                 ["loss_limit_percent"] = 0.1,
             },
             ["elapsed_s"] = Math.Round(ElapsedSeconds, 1),
@@ -68,7 +68,8 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
                 $"{R(Ratio(r.LosslessRate, n?.LosslessRate)),7} {R(Ratio(r.LosslessRate, k?.LosslessRate)),7} {R(Ratio(r.P99Us, n?.P99Us)),7} {R(Ratio(r.P99Us, k?.P99Us)),7}");
         }
         sb.AppendLine(CultureInfo.InvariantCulture,
-            $"lossless/s: highest sender rate with < 0.1 % loss over all members (* = the sender could go no faster); latency at {LatencyRates()}, " +
+            $"lossless/s: highest sender rate with < 0.1 % loss over all members{(Options.MaxQueueMs is double q ? string.Create(CultureInfo.InvariantCulture, $" and at most {q:0.#} ms still queued at the end of the trial") : "")} " +
+            $"(* = the sender could go no faster); latency at {LatencyRates()}, " +
             $"{Options.Size} B payloads, mean over members; CPU = proxy (server + clients) per million member copies; ratios are within this run.");
         if (Rows.Any(r => r.Error is null && r.LosslessBacklogMs is not null))
         {

@@ -211,7 +211,7 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
                 bool senderBound = achieved < 0.9 * rate;
                 // A busy shared machine can stall the sender once; only a repeated shortfall ends the search.
                 boundStreak = senderBound ? boundStreak + 1 : 0;
-                if (loss < LossLimit)
+                if (loss < LossLimit && (o.MaxQueueMs is not double maxQueue || backlogMs <= maxQueue))
                 {
                     if (achieved > row.LosslessRate)
                     {

@@ -23,6 +23,14 @@ public class BenchSmokeTests
     }
 
     [Test]
+    public void MaxQueue_IsOffByDefaultAndParsed()
+    {
+        Assert.That(BenchOptions.Parse([]).MaxQueueMs, Is.Null, "by default a trial passes on loss alone");
+        Assert.That(BenchOptions.Parse(["--max-queue-ms", "50"]).MaxQueueMs, Is.EqualTo(50));
+        Assert.Throws<Multicast.Cli.UsageException>(() => BenchOptions.Parse(["--max-queue-ms", "-1"]));
+    }
+
+    [Test]
     public void QuickBench_WritesARowPerSystem()
     {
         E2e.RequireRoot();
