@@ -57,7 +57,8 @@ public static class ClientDaemon
             },
             list: () => List(forwarder.Counters, kernel),
             stats: () => Stats(forwarder, engine, kernel).ToJsonString(),
-            run: engine.Run);
+            run: engine.Run,
+            dataPlaneNice: options.Nice ?? ThreadScheduling.DataPlaneNice);
         log.LogInformation("multic stopped");
         return 0;
     }

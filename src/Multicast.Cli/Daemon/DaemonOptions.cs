@@ -7,12 +7,14 @@ namespace Multicast.Cli.Daemon;
 /// <param name="Engine">As given with --engine; null = the default (ring, or socket where the ring cannot run).</param>
 /// <param name="Idle">As given with --idle (spin|yield|park[:MICROS]); null = park (the ring engine's default).</param>
 /// <param name="Delivery">Client only, as given with --delivery (nft|raw); null = nft where the kernel allows it.</param>
-public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrategy? Idle = null, string? Delivery = null)
+/// <param name="Nice">The data-plane thread's nice value (--nice, -20..19); null = <see cref="Multicast.Linux.ThreadScheduling.DataPlaneNice"/>.</param>
+public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrategy? Idle = null, string? Delivery = null, int? Nice = null)
 {
     /// <summary>Whether an argument of an admin command line belongs to the daemon (handed to <see cref="Parse"/>).</summary>
     public static bool IsDaemonOption(string arg) =>
         arg.StartsWith("--interface", StringComparison.Ordinal) || arg.StartsWith("--engine", StringComparison.Ordinal) ||
-        arg.StartsWith("--idle", StringComparison.Ordinal) || arg.StartsWith("--delivery", StringComparison.Ordinal);
+        arg.StartsWith("--idle", StringComparison.Ordinal) || arg.StartsWith("--delivery", StringComparison.Ordinal) ||
+        arg.StartsWith("--nice", StringComparison.Ordinal);
 
     /// <summary>Parses the daemon options that follow -R; anything else is a usage error.</summary>
     public static DaemonOptions Parse(IEnumerable<string> args)
@@ -21,6 +23,7 @@ public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrate
         string? engine = null;
         string? idle = null;
         string? delivery = null;
+        string? nice = null;
         using IEnumerator<string> e = args.GetEnumerator();
         while (e.MoveNext())
         {
@@ -33,12 +36,14 @@ public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrate
                 case "--engine": engine = Value(a); break;
                 case "--idle": idle = Value(a); break;
                 case "--delivery": delivery = Value(a); break;
+                case "--nice": nice = Value(a); break;
                 default:
                     if (a.StartsWith("--interface=")) iface = a["--interface=".Length..];
                     else if (a.StartsWith("--engine=")) engine = a["--engine=".Length..];
                     else if (a.StartsWith("--idle=")) idle = a["--idle=".Length..];
                     else if (a.StartsWith("--delivery=")) delivery = a["--delivery=".Length..];
-                    else throw new UsageException($"unknown option {a} for -R (accepted: --interface IF, --engine ring|socket|pcap, --idle spin|yield|park[:MICROS], --delivery nft|raw)");
+                    else if (a.StartsWith("--nice=")) nice = a["--nice=".Length..];
+                    else throw new UsageException($"unknown option {a} for -R (accepted: --interface IF, --engine ring|socket|pcap, --idle spin|yield|park[:MICROS], --delivery nft|raw, --nice N)");
                     break;
             }
         }
@@ -46,12 +51,19 @@ public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrate
             throw new UsageException($"unknown engine '{engine}' (expected ring, socket or pcap)");
         if (delivery is not (null or "nft" or "raw"))
             throw new UsageException($"unknown delivery '{delivery}' (expected nft or raw)");
+        int? niceValue = null;
+        if (nice is not null)
+        {
+            if (!int.TryParse(nice, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out int n) || n < -20 || n > 19)
+                throw new UsageException($"option --nice: '{nice}' is not a nice value in [-20, 19]");
+            niceValue = n;
+        }
         IdleStrategy? strategy = null;
         if (idle is not null)
         {
             try { strategy = IdleStrategy.Parse(idle); }
             catch (ArgumentException error) { throw new UsageException(error.Message); }
         }
-        return new DaemonOptions(iface, engine, strategy, delivery);
+        return new DaemonOptions(iface, engine, strategy, delivery, niceValue);
     }
 }

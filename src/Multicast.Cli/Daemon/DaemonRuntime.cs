@@ -141,7 +141,8 @@ public sealed class DaemonRuntime : IDisposable
     /// </summary>
     /// <param name="apply">Re-reads the config and applies it; returns what was loaded, for the log. Throws
     /// ConfigException or InvalidOperationException to refuse the change and keep the running config.</param>
-    public void Serve(Func<string> apply, Func<string> list, Func<string> stats, Action<CancellationToken> run)
+    /// <param name="dataPlaneNice">Nice value for the calling thread, which runs the data plane (see ThreadScheduling).</param>
+    public void Serve(Func<string> apply, Func<string> list, Func<string> stats, Action<CancellationToken> run, int dataPlaneNice)
     {
         var reloadLock = new object();
         string Reload()
@@ -169,8 +170,9 @@ public sealed class DaemonRuntime : IDisposable
             _ => "parameter error!",
         });
         Ready();
-        if (OperatingSystem.IsLinux() && ThreadScheduling.SetCurrentThreadNice(ThreadScheduling.DataPlaneNice) is int errno and not 0)
-            Logger.LogWarning("cannot raise the data-plane thread's priority (errno {Errno}); it competes with other work", errno);
+        if (OperatingSystem.IsLinux() && ThreadScheduling.SetCurrentThreadNice(dataPlaneNice) is int errno and not 0)
+            Logger.LogWarning("cannot set the data-plane thread's nice value to {Nice} (errno {Errno}); it competes with other work at the daemon's own",
+                dataPlaneNice, errno);
         run(Stopping);
     }
 

@@ -43,7 +43,8 @@ public static class ServerDaemon
             },
             list: () => List(forwarder.Counters),
             stats: () => Stats(forwarder, engine).ToJsonString(),
-            run: engine.Run);
+            run: engine.Run,
+            dataPlaneNice: options.Nice ?? ThreadScheduling.DataPlaneNice);
         log.LogInformation("multis stopped");
         return 0;
     }
