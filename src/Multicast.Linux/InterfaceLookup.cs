@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using Multicast.Core.Packets;
+using Multicast.Core.Tables;
 
 namespace Multicast.Linux;
 
@@ -29,10 +30,22 @@ public static class InterfaceLookup
 
     public static uint Ipv4Address(string interfaceName)
     {
-        NetworkInterface nic = NetworkInterface.GetAllNetworkInterfaces().FirstOrDefault(n => n.Name == interfaceName)
-                               ?? throw new InvalidOperationException($"interface {interfaceName} does not exist");
-        foreach (UnicastIPAddressInformation a in nic.GetIPProperties().UnicastAddresses)
-            if (a.Address.AddressFamily == AddressFamily.InterNetwork) return IpAddressV4.FromIPAddress(a.Address);
+        NetworkInterface nic = Find(interfaceName) ?? throw new InvalidOperationException($"interface {interfaceName} does not exist");
+        foreach (LocalSubnet s in Ipv4Subnets(nic)) return s.Address;
         throw new InvalidOperationException($"interface {interfaceName} has no IPv4 address");
+    }
+
+    /// <summary>The interface's IPv4 addresses with their prefixes; none when there is no such interface.</summary>
+    public static List<LocalSubnet> Ipv4Subnets(string interfaceName) =>
+        Find(interfaceName) is NetworkInterface nic ? Ipv4Subnets(nic).ToList() : [];
+
+    private static NetworkInterface? Find(string interfaceName) =>
+        NetworkInterface.GetAllNetworkInterfaces().FirstOrDefault(n => n.Name == interfaceName);
+
+    private static IEnumerable<LocalSubnet> Ipv4Subnets(NetworkInterface nic)
+    {
+        foreach (UnicastIPAddressInformation a in nic.GetIPProperties().UnicastAddresses)
+            if (a.Address.AddressFamily == AddressFamily.InterNetwork)
+                yield return new LocalSubnet(IpAddressV4.FromIPAddress(a.Address), a.PrefixLength);
     }
 }

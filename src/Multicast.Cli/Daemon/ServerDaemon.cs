@@ -49,29 +49,15 @@ public static class ServerDaemon
         return 0;
     }
 
-    /// <summary>A member that is a subnet broadcast of the interface is accepted but can never get a copy: say so once per load.</summary>
+    /// <summary>
+    /// A member that is a subnet broadcast of the interface is accepted but can never get a copy: say so once per load.
+    /// (On Windows the interface is an Npcap device name, which matches no adapter name: no subnets, no warning.)
+    /// </summary>
     private static void WarnDirectedBroadcasts(FanoutTable table, string iface, ILogger log)
     {
-        foreach ((uint group, uint member, LocalSubnet subnet) in DirectedBroadcast.Find(table, LocalSubnets(iface)))
+        foreach ((uint group, uint member, LocalSubnet subnet) in DirectedBroadcast.Find(table, InterfaceLookup.Ipv4Subnets(iface)))
             log.LogWarning("group {Group}: member {Member} is the broadcast address of {Subnet} on {Interface}; the kernel refuses unicast copies to it",
                 IpAddressV4.Format(group), IpAddressV4.Format(member), subnet, iface);
-    }
-
-    private static List<LocalSubnet> LocalSubnets(string iface)
-    {
-        var subnets = new List<LocalSubnet>();
-        try
-        {
-            // Windows names the interface by its Npcap device, which matches no adapter name here: no warning there.
-            System.Net.NetworkInformation.NetworkInterface? nic = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
-                .FirstOrDefault(n => n.Name == iface);
-            if (nic is null) return subnets;
-            foreach (System.Net.NetworkInformation.UnicastIPAddressInformation a in nic.GetIPProperties().UnicastAddresses)
-                if (a.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
-                    subnets.Add(new LocalSubnet(IpAddressV4.FromIPAddress(a.Address), a.PrefixLength));
-        }
-        catch (System.Net.NetworkInformation.NetworkInformationException) { }
-        return subnets;
     }
 
     private static ServerConfig LoadOrEmpty(string path, ILogger log)

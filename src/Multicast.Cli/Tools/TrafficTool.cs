@@ -22,15 +22,10 @@ public static class TrafficTool
                 _ => throw new UsageException($"unknown tool '{args[0]}' (send, recv, rawsend)"),
             };
         }
-        catch (System.Net.Sockets.SocketException e)
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
         {
-            // Bind/join failures are the user's environment (address not local, no route), not a crash: one line.
-            Console.Error.WriteLine($"error: tool {args[0]}: {e.Message}");
-            return 1;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // A log file that cannot be written (--latency-log, --lateness-log).
+            // The user's environment, not a crash: a bind or join that fails (address not local, no route) or a log
+            // file that cannot be written (--latency-log, --lateness-log). One line.
             Console.Error.WriteLine($"error: tool {args[0]}: {e.Message}");
             return 1;
         }
