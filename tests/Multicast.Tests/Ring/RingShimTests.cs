@@ -37,13 +37,8 @@ public sealed class RingShimTests : RingTestBase
     {
         const ushort port = 40001;
         const int count = 100;
-        InterfaceInfo b = Net.InB(() => InterfaceInfo.Get(NetnsPair.IfB));
-        using Socket receiver = Net.InB(() => UdpReceiver(port));
-        (InterfaceInfo a, TxRing ring) = Net.InA(() =>
-        {
-            InterfaceInfo info = InterfaceInfo.Get(NetnsPair.IfA);
-            return (info, TxRing.Open(info.Index, info.Mtu, frameCount: 256));
-        });
+        (InterfaceInfo a, InterfaceInfo b, Socket receiver, TxRing ring) = OpenTxRingTowardsB(port, frameCount: 256);
+        using Socket receiverScope = receiver;
         using (ring)
         {
             Assert.That(ring.QdiscBypassStatus, Is.EqualTo(1), "PACKET_QDISC_BYPASS");
@@ -75,13 +70,8 @@ public sealed class RingShimTests : RingTestBase
         // as shifted or truncated payloads, at the smallest and the largest frame alike.
         const ushort port = 40002;
         int[] sizes = [1, 99, 100, 1000, 1472];
-        InterfaceInfo b = Net.InB(() => InterfaceInfo.Get(NetnsPair.IfB));
-        using Socket receiver = Net.InB(() => UdpReceiver(port));
-        (InterfaceInfo a, TxRing ring) = Net.InA(() =>
-        {
-            InterfaceInfo info = InterfaceInfo.Get(NetnsPair.IfA);
-            return (info, TxRing.Open(info.Index, info.Mtu, frameCount: 64));
-        });
+        (InterfaceInfo a, InterfaceInfo b, Socket receiver, TxRing ring) = OpenTxRingTowardsB(port, frameCount: 64);
+        using Socket receiverScope = receiver;
         using (ring)
         {
             Assert.That(ring.Capacity, Is.GreaterThanOrEqualTo(1514));
@@ -100,6 +90,19 @@ public sealed class RingShimTests : RingTestBase
     }
 
     /// <summary>Frames <paramref name="ip"/> for <paramref name="dstMac"/> into the next ring frame; false when the ring is full.</summary>
+    /// <summary>A UDP receiver on B's side and a TX ring on A's interface, with both interfaces (for the MACs).</summary>
+    private (InterfaceInfo A, InterfaceInfo B, Socket Receiver, TxRing Ring) OpenTxRingTowardsB(ushort port, int frameCount)
+    {
+        InterfaceInfo b = Net.InB(() => InterfaceInfo.Get(NetnsPair.IfB));
+        Socket receiver = Net.InB(() => UdpReceiver(port));
+        (InterfaceInfo a, TxRing ring) = Net.InA(() =>
+        {
+            InterfaceInfo info = InterfaceInfo.Get(NetnsPair.IfA);
+            return (info, TxRing.Open(info.Index, info.Mtu, frameCount));
+        });
+        return (a, b, receiver, ring);
+    }
+
     private static unsafe bool QueueFrame(TxRing ring, ulong dstMac, ulong srcMac, byte[] ip)
     {
         byte* frame = ring.NextFrame();
