@@ -18,7 +18,7 @@ public static class BenchCommand
     public const string Usage =
         "multicast bench [--members 4,32] [--engines ring,ring-raw,socket,pcap] [--systems native,kernel,ENGINES]\n" +
         "                [--rate R=20000] [--duration S=5] [--size 100] [--trial S=1] [--search-budget S=15] [--max-rate R=2000000]\n" +
-        "                [--max-queue-ms MS] [--idle spin|yield|park[:MICROS]] [--out DIR=bench-results] [--quick] [--verbose]\n" +
+        "                [--max-queue-ms MS] [--idle adaptive|spin|yield|park[:MICROS]] [--out DIR=bench-results] [--quick] [--verbose]\n" +
         "  --rate: fixed rate (datagrams/s) of the latency and CPU measurement, which lasts --duration seconds; it\n" +
         "  holds for the first --members value, the others get the same member copies per second.\n" +
         "  The lossless rate (< 0.1 % loss over all members) is searched by doubling then bisection, each trial\n" +

@@ -5,7 +5,7 @@ namespace Multicast.Cli.Daemon;
 
 /// <summary>Options shared by `multis_admin -R` and `multic_admin -R`.</summary>
 /// <param name="Engine">As given with --engine; null = the default (ring, or socket where the ring cannot run).</param>
-/// <param name="Idle">As given with --idle (spin|yield|park[:MICROS]); null = park (the ring engine's default).</param>
+/// <param name="Idle">As given with --idle (adaptive|spin|yield|park[:MICROS]); null = park (the ring engine's default).</param>
 /// <param name="Delivery">Client only, as given with --delivery (nft|raw); null = nft where the kernel allows it.</param>
 /// <param name="Nice">The data-plane thread's nice value (--nice, -20..19); null = <see cref="Multicast.Linux.ThreadScheduling.DataPlaneNice"/>.</param>
 public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrategy? Idle = null, string? Delivery = null, int? Nice = null)
@@ -43,7 +43,7 @@ public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrate
                     else if (a.StartsWith("--idle=")) idle = a["--idle=".Length..];
                     else if (a.StartsWith("--delivery=")) delivery = a["--delivery=".Length..];
                     else if (a.StartsWith("--nice=")) nice = a["--nice=".Length..];
-                    else throw new UsageException($"unknown option {a} for -R (accepted: --interface IF, --engine ring|socket|pcap, --idle spin|yield|park[:MICROS], --delivery nft|raw, --nice N)");
+                    else throw new UsageException($"unknown option {a} for -R (accepted: --interface IF, --engine ring|socket|pcap, --idle adaptive|spin|yield|park[:MICROS], --delivery nft|raw, --nice N)");
                     break;
             }
         }

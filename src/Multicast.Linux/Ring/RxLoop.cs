@@ -28,13 +28,12 @@ internal static class RxLoop
             if (n == 0)
             {
                 if (!backoff.ShouldPark()) continue;
-                backoff.Reset();
                 int r = rx.Wait(options.PollTimeoutMs);
                 if (r == 0) handler.Idle();
                 else if (r < 0) logger.LogWarning("{Error}", ShimException.FromResult(r, "RX wait").Message);
                 continue;
             }
-            backoff.Reset();
+            backoff.OnWork();
             for (int i = 0; i < n; i++) handler.OnFrame(in frames[i]);
             rx.Release();
             handler.EndBatch();
