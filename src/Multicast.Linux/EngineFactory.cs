@@ -17,7 +17,7 @@ public static class EngineFactory
     private static string DefaultEngine => OperatingSystem.IsWindows() ? EngineNames.Pcap : EngineNames.Ring;
 
     /// <param name="engine">The engine asked for with --engine; null = the default (ring, falling back to socket).</param>
-    /// <param name="idle">The ring engine's idle strategy (spin → yield → park); null = park at once.</param>
+    /// <param name="idle">The ring engine's idle strategy; null = <see cref="IdleStrategy.ServerDefault"/> (adaptive).</param>
     public static IServerEngine CreateServer(string? engine, string interfaceName, ServerForwarder forwarder, ILogger logger, IdleStrategy? idle = null) =>
         (engine ?? DefaultEngine) switch
         {
@@ -26,7 +26,7 @@ public static class EngineFactory
                 nic => LinuxNextHops(nic, logger), _ => new RawSocketTxSlots(capacity: 128)),
             EngineNames.Socket => new SocketServerEngine(interfaceName, forwarder, logger),
             EngineNames.Ring => RingOrFallback<IServerEngine>(engine is null, interfaceName, logger,
-                () => new RingServerEngine(interfaceName, forwarder, logger, RingOptions(idle)),
+                () => new RingServerEngine(interfaceName, forwarder, logger, ServerRingOptions(idle)),
                 () => new SocketServerEngine(interfaceName, forwarder, logger)),
             _ => throw new ArgumentException($"unknown engine '{engine}' (expected one of: {string.Join(", ", ServerEngines)})"),
         };
@@ -41,6 +41,8 @@ public static class EngineFactory
                 () => new SocketClientEngine(interfaceName, forwarder, delivery, logger)),
             _ => throw new ArgumentException($"unknown engine '{engine}' (expected one of: {string.Join(", ", ServerEngines)})"),
         };
+
+    internal static RxRingOptions ServerRingOptions(IdleStrategy? idle) => RingOptions(idle ?? IdleStrategy.ServerDefault);
 
     private static RxRingOptions RingOptions(IdleStrategy? idle) =>
         idle is IdleStrategy i ? RxRingOptions.Default with { Idle = i } : RxRingOptions.Default;

@@ -5,7 +5,7 @@ namespace Multicast.Cli.Daemon;
 
 /// <summary>Options shared by `multis_admin -R` and `multic_admin -R`.</summary>
 /// <param name="Engine">As given with --engine; null = the default (ring, or socket where the ring cannot run).</param>
-/// <param name="Idle">As given with --idle (adaptive|spin|yield|park[:MICROS]); null = park (the ring engine's default).</param>
+/// <param name="Idle">As given with --idle (adaptive|spin|yield|park[:MICROS]); null = the engine's default (ring: adaptive for the server, park for clients).</param>
 /// <param name="Delivery">Client only, as given with --delivery (nft|raw); null = nft where the kernel allows it.</param>
 /// <param name="Nice">The data-plane thread's nice value (--nice, -20..19); null = <see cref="Multicast.Linux.ThreadScheduling.DataPlaneNice"/>.</param>
 public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrategy? Idle = null, string? Delivery = null, int? Nice = null)

@@ -32,6 +32,13 @@ public readonly record struct IdleStrategy(IdleMode Mode, int WindowMicros)
 
     public static IdleStrategy Park => new(IdleMode.Park, 0);
 
+    /// <summary>
+    /// The server's default. Its wake-up per datagram sits in front of every member's copy, and on a loaded host that
+    /// wake-up is where the tail grows; below 1 / window datagrams per second it parks like <see cref="Park"/>.
+    /// Clients keep <see cref="Park"/>: their loop carries one member's traffic (none with kernel delivery).
+    /// </summary>
+    public static IdleStrategy ServerDefault => new(IdleMode.Adaptive, DefaultAdaptiveWindowMicros);
+
     public static IdleStrategy Parse(string text)
     {
         // "adaptive", "spin", "yield", "park", optionally with ":MICROS" for the back-off window.

@@ -54,6 +54,7 @@ public sealed class RingServerEngine : IServerEngine
         }
         Slots = new TxRingSlots(_tx, _resolver, Interface.Mac, _slowPath);
         _resolver.Watch(AllMembers(forwarder.Table));
+        _logger.LogInformation("{Interface}: ring engine, idle {Idle}", interfaceName, options.Idle);
         if (_tx.QdiscBypassStatus < 0)
             _logger.LogInformation("{Interface}: PACKET_QDISC_BYPASS refused (errno {Errno}); copies go through the qdisc",
                 interfaceName, -_tx.QdiscBypassStatus);

@@ -19,7 +19,8 @@ public sealed record RxRingOptions
 
     /// <summary>
     /// What the loop does after an empty walk: park in poll at once (no idle CPU, a scheduler wake-up per quiet
-    /// spell), or spin / yield for a window first (lower tail latency, a busy core while traffic flows).
+    /// spell), or spin / yield for a window first (lower tail latency, a busy core while traffic flows). Park here;
+    /// the server engine is given <see cref="IdleStrategy.ServerDefault"/> by EngineFactory.
     /// </summary>
     public IdleStrategy Idle { get; init; } = IdleStrategy.Park;
 

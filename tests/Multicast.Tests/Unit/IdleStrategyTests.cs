@@ -113,6 +113,15 @@ public class IdleStrategyTests
         Assert.That(datagrams, Is.InRange(1, 30));
     }
 
+    [Test]
+    public void The_ring_server_defaults_to_adaptive_and_keeps_an_explicit_choice()
+    {
+        Assert.That(Multicast.Linux.EngineFactory.ServerRingOptions(null).Idle,
+            Is.EqualTo(new IdleStrategy(IdleMode.Adaptive, IdleStrategy.DefaultAdaptiveWindowMicros)));
+        Assert.That(Multicast.Linux.EngineFactory.ServerRingOptions(IdleStrategy.Park).Idle, Is.EqualTo(IdleStrategy.Park));
+        Assert.That(RxRingOptions.Default.Idle, Is.EqualTo(IdleStrategy.Park), "clients park by default");
+    }
+
     private static IdleBackoff Steady(IdleStrategy strategy, long gapUs, out long last)
     {
         var b = new IdleBackoff(strategy);
