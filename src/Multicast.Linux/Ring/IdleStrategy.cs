@@ -72,7 +72,12 @@ internal struct IdleBackoff(IdleStrategy strategy)
     private long _lastWork;
     private long _idleSince;
 
-    public void OnWork() => OnWork(Stopwatch.GetTimestamp());
+    public void OnWork()
+    {
+        // Only the adaptive mode needs the time of each batch; the others skip the clock read in the hot loop.
+        if (strategy.Mode == IdleMode.Adaptive) OnWork(Stopwatch.GetTimestamp());
+        else _idleSince = 0;
+    }
 
     public void OnWork(long now)
     {
@@ -90,7 +95,7 @@ internal struct IdleBackoff(IdleStrategy strategy)
     /// <summary>Spins or yields once and returns false, or returns true when the caller should park in poll.</summary>
     public bool ShouldPark()
     {
-        if (strategy.Mode == IdleMode.Park) return true;
+        if (strategy.Mode == IdleMode.Park) return true; // without reading the clock
         switch (Next(Stopwatch.GetTimestamp()))
         {
             case IdleStep.Spin: Thread.SpinWait(10); return false;
