@@ -18,14 +18,15 @@ public static class BenchCommand
     public const string Usage =
         "multicast bench [--members 4,32] [--engines ring,ring-raw,socket,pcap] [--systems native,kernel,ENGINES]\n" +
         "                [--rate R=20000] [--duration S=5] [--size 100] [--trial S=1] [--search-budget S=15] [--max-rate R=2000000]\n" +
-        "                [--max-queue-ms MS] [--idle adaptive|spin|yield|park[:MICROS]] [--out DIR=bench-results] [--quick] [--verbose]\n" +
+        "                [--max-queue-ms MS] [--idle adaptive|spin|yield|park[:MICROS]] [--nice N]\n" +
+        "                [--out DIR=bench-results] [--quick] [--verbose]\n" +
         "  --rate: fixed rate (datagrams/s) of the latency and CPU measurement, which lasts --duration seconds; it\n" +
         "  holds for the first --members value, the others get the same member copies per second.\n" +
         "  The lossless rate (< 0.1 % loss over all members) is searched by doubling then bisection, each trial\n" +
         "  lasting --trial seconds, within --search-budget seconds per system; --max-queue-ms also fails a trial with\n" +
         "  more than MS ms of it still queued when the sender finished (a rate a deep queue absorbed, not delivered).\n" +
         "  An engine's clients restore whole datagrams in the kernel (multic's default, --delivery nft); ENGINE-raw\n" +
-        "  restores them in user space.\n" +
+        "  restores them in user space. --idle and --nice are handed to every daemon (see multis_admin -R).\n" +
         "  Needs root (network namespaces).";
 
     internal static readonly IPAddress Group = IPAddress.Parse("224.1.2.3");
@@ -101,10 +102,17 @@ public sealed record BenchOptions
     /// <summary>Null: a trial passes on loss alone (the definition); else also at most this many ms still queued.</summary>
     public double? MaxQueueMs { get; init; }
     public string? Idle { get; init; }
+    /// <summary>The daemons' data-plane nice value (their --nice); null = their default.</summary>
+    public int? Nice { get; init; }
     public string OutDir { get; init; } = "bench-results";
     public bool Quick { get; init; }
     public bool Verbose { get; init; }
     public bool Help { get; init; }
+
+    /// <summary>What every daemon of an engine row is started with beyond its interface and engine.</summary>
+    public string[] DaemonArgs() =>
+        [.. Idle is null ? [] : new[] { "--idle", Idle },
+         .. Nice is int nice ? new[] { "--nice", nice.ToString(CultureInfo.InvariantCulture) } : []];
 
     public IEnumerable<string> Systems => SystemsOverride ?? ["native", "kernel", .. Engines];
 
@@ -147,6 +155,8 @@ public sealed record BenchOptions
                 "--max-rate" => o with { MaxRate = Num(a, v, 100, 10_000_000) },
                 "--max-queue-ms" => o with { MaxQueueMs = Num(a, v, 0, 60_000) },
                 "--idle" => o with { Idle = ParseIdle(v) },
+                "--nice" => o with { Nice = int.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int n) && n is >= -20 and <= 19
+                    ? n : throw new UsageException($"option {a}: '{v}' is not a nice value in [-20, 19]") },
                 "--out" => o with { OutDir = v },
                 _ => throw new UsageException($"unknown option {a}"),
             };

@@ -49,7 +49,7 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
                 KernelReference(install: true);
                 break;
             default:
-                string[] extra = o.Idle is null ? [] : ["--idle", o.Idle];
+                string[] extra = o.DaemonArgs();
                 // "ENGINE-raw": the clients restore in user space (--delivery raw) instead of the kernel's ingress rule.
                 bool raw = system.EndsWith(RawSuffix, StringComparison.Ordinal);
                 string engine = raw ? system[..^RawSuffix.Length] : system;

@@ -31,6 +31,17 @@ public class BenchSmokeTests
     }
 
     [Test]
+    public void DaemonSettings_AreParsedAndHandedToEveryDaemon()
+    {
+        Assert.That(BenchOptions.Parse([]).DaemonArgs(), Is.Empty, "by default the daemons use their own defaults");
+        Assert.That(BenchOptions.Parse(["--idle", "park", "--nice", "-5"]).DaemonArgs(),
+            Is.EqualTo(new[] { "--idle", "park", "--nice", "-5" }));
+        Assert.Throws<Multicast.Cli.UsageException>(() => BenchOptions.Parse(["--nice", "20"]));
+        Assert.Throws<Multicast.Cli.UsageException>(() => BenchOptions.Parse(["--nice", "1.5"]));
+        Assert.Throws<Multicast.Cli.UsageException>(() => BenchOptions.Parse(["--idle", "eager"]));
+    }
+
+    [Test]
     public void QuickBench_WritesARowPerSystem()
     {
         E2e.RequireRoot();
