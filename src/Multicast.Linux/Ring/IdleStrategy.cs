@@ -12,9 +12,9 @@ public enum IdleMode
     /// <summary>Busy-poll for the window, then yield for the window, then park: lowest latency, one core busy under traffic.</summary>
     Spin,
     /// <summary>
-    /// Spin only while datagrams arrive closer together than the window: busy-poll for the recent average gap, yield
-    /// for as long again, then park; park at once when traffic is sparser. Spin's latency under dense traffic
-    /// without spin's cost (up to 2 × window of CPU per datagram) at moderate rates.
+    /// Stay awake only while datagrams arrive closer together than the window: sched_yield() for up to twice the
+    /// recent average gap, then park; park at once when traffic is sparser. No wake-up per datagram under dense
+    /// traffic, and none of spin's cost (up to 2 × window of CPU per datagram) at moderate rates.
     /// </summary>
     Adaptive,
 }
@@ -27,7 +27,7 @@ public enum IdleMode
 public readonly record struct IdleStrategy(IdleMode Mode, int WindowMicros)
 {
     public const int DefaultWindowMicros = 2000;
-    /// <summary>Adaptive spins only above 1 / window datagrams per second: 10,000/s by default.</summary>
+    /// <summary>Adaptive stays awake only above 1 / window datagrams per second: 10,000/s by default.</summary>
     public const int DefaultAdaptiveWindowMicros = 100;
 
     public static IdleStrategy Park => new(IdleMode.Park, 0);
@@ -116,9 +116,11 @@ internal struct IdleBackoff(IdleStrategy strategy)
             case IdleMode.Spin: spinEnd = window; yieldEnd = 2 * window; break;
             case IdleMode.Yield: spinEnd = 0; yieldEnd = window; break;
             default:
-                // Adaptive: sparse traffic (or none seen yet) parks at once; dense traffic waits about one gap.
+                // Adaptive: sparse traffic (or none seen yet) parks at once; dense traffic waits up to two gaps. It
+                // yields rather than spins: the thread runs at nice -10, and a spin would hold its CPU against the
+                // sender it is waiting for whenever the two share a core (measured: p99 lower in 3 of 4 pairs).
                 if (_gapAverage == 0 || _gapAverage > window) return IdleStep.Park;
-                spinEnd = _gapAverage; yieldEnd = 2 * _gapAverage; break;
+                spinEnd = 0; yieldEnd = 2 * _gapAverage; break;
         }
         if (idle < spinEnd) return IdleStep.Spin;
         if (idle < yieldEnd) return IdleStep.Yield;
