@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Multicast.Cli.Lab;
+using Multicast.Cli.Tools;
 
 namespace Multicast.Cli.Bench;
 

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 
 namespace Multicast.Cli.Bench;
@@ -98,15 +97,4 @@ public readonly record struct ScheduledLatency(double P50Us, double P99Us, doubl
     internal static long At(List<long> sorted, double q) => sorted[(int)Math.Min(sorted.Count - 1, Math.Max(0, (long)Math.Ceiling(sorted.Count * q) - 1))];
 
     private static double Us(double ns) => Math.Round(ns / 1000, 1);
-}
-
-/// <summary>The per-datagram logs the traffic tools write (--latency-log, --lateness-log).</summary>
-public static class ToolLog
-{
-    /// <summary>64-bit little-endian values (what every .NET platform writes), one per sequence number; a torn last value is ignored.</summary>
-    public static long[] Read(string path)
-    {
-        byte[] bytes = File.ReadAllBytes(path);
-        return MemoryMarshal.Cast<byte, long>(bytes.AsSpan(0, bytes.Length - bytes.Length % sizeof(long))).ToArray();
-    }
 }

@@ -185,12 +185,7 @@ internal static class RecvTool
     {
         private readonly long[]? _latencyBySeq = logLatency ? new long[expect] : null;
 
-        /// <summary>Complete in the file before the result line, which is what harnesses wait for.</summary>
-        public void WriteLatencyLog(Stream log)
-        {
-            log.Write(MemoryMarshal.AsBytes(_latencyBySeq.AsSpan()));
-            log.Flush();
-        }
+        public void WriteLatencyLog(Stream log) => ToolLog.Write(log, _latencyBySeq);
 
         private ulong[] _seen = new ulong[Math.Max(1, (int)((expect + 63) / 64))];
         private readonly uint[] _srcIp = new uint[SourceSlots];

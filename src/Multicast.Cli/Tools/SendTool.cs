@@ -83,12 +83,7 @@ internal static class SendTool
         }
         double elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
         long loopAllocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
-        if (latenessLog is not null)
-        {
-            // Complete on disk before the summary line, which is what harnesses wait for.
-            latenessLog.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(lateness.AsSpan()));
-            latenessLog.Flush();
-        }
+        if (latenessLog is not null) ToolLog.Write(latenessLog, lateness);
 
         var local = (IPEndPoint?)socket.LocalEndPoint;
         var summary = new JsonObject

@@ -1,4 +1,5 @@
 using Multicast.Cli.Bench;
+using Multicast.Cli.Tools;
 using Multicast.Tests.Admin;
 using NUnit.Framework;
 
