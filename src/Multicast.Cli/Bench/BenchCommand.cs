@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Multicast.Cli.Daemon;
 using Multicast.Cli.Lab;
 
 namespace Multicast.Cli.Bench;
@@ -154,9 +155,8 @@ public sealed record BenchOptions
                 "--start-rate" => o with { StartRate = Num(a, v, 100, 10_000_000) },
                 "--max-rate" => o with { MaxRate = Num(a, v, 100, 10_000_000) },
                 "--max-queue-ms" => o with { MaxQueueMs = Num(a, v, 0, 60_000) },
-                "--idle" => o with { Idle = ParseIdle(v) },
-                "--nice" => o with { Nice = int.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int n) && n is >= -20 and <= 19
-                    ? n : throw new UsageException($"option {a}: '{v}' is not a nice value in [-20, 19]") },
+                "--idle" => o with { Idle = Checked(v, DaemonOptions.ParseIdle) },
+                "--nice" => o with { Nice = DaemonOptions.ParseNice(v) },
                 "--out" => o with { OutDir = v },
                 _ => throw new UsageException($"unknown option {a}"),
             };
@@ -164,10 +164,11 @@ public sealed record BenchOptions
         return o;
     }
 
-    private static string ParseIdle(string v)
+    /// <summary>Keeps the text as given (it is handed to the daemons and recorded) once the daemons' parser accepts it.</summary>
+    private static string Checked<T>(string v, Func<string, T> parse)
     {
-        try { Multicast.Linux.Ring.IdleStrategy.Parse(v); return v; }
-        catch (ArgumentException e) { throw new UsageException(e.Message); }
+        parse(v);
+        return v;
     }
 
     private static double Num(string option, string value, double min, double max) =>

@@ -51,19 +51,18 @@ public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrate
             throw new UsageException($"unknown engine '{engine}' (expected ring, socket or pcap)");
         if (delivery is not (null or "nft" or "raw"))
             throw new UsageException($"unknown delivery '{delivery}' (expected nft or raw)");
-        int? niceValue = null;
-        if (nice is not null)
-        {
-            if (!int.TryParse(nice, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out int n) || n < -20 || n > 19)
-                throw new UsageException($"option --nice: '{nice}' is not a nice value in [-20, 19]");
-            niceValue = n;
-        }
-        IdleStrategy? strategy = null;
-        if (idle is not null)
-        {
-            try { strategy = IdleStrategy.Parse(idle); }
-            catch (ArgumentException error) { throw new UsageException(error.Message); }
-        }
-        return new DaemonOptions(iface, engine, strategy, delivery, niceValue);
+        return new DaemonOptions(iface, engine, idle is null ? null : ParseIdle(idle), delivery, nice is null ? null : ParseNice(nice));
+    }
+
+    /// <summary>--nice's value; also what `multicast bench --nice` checks before handing it to the daemons.</summary>
+    public static int ParseNice(string text) =>
+        int.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out int n) && n is >= -20 and <= 19
+            ? n : throw new UsageException($"option --nice: '{text}' is not a nice value in [-20, 19]");
+
+    /// <summary>--idle's value, with IdleStrategy's message as a usage error.</summary>
+    public static IdleStrategy ParseIdle(string text)
+    {
+        try { return IdleStrategy.Parse(text); }
+        catch (ArgumentException error) { throw new UsageException(error.Message); }
     }
 }
