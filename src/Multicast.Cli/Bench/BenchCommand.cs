@@ -201,7 +201,9 @@ public sealed class BenchRow
     /// <summary>Where the copies at or above the latency run's pooled p99 came from (sender stall, shared path, one member).</summary>
     public TailBreakdown? TailCauses { get; set; }
     /// <summary>Latency from the sender's schedule rather than its actual send (corrected for coordinated omission).</summary>
-    public ScheduledLatency? FromSchedule { get; set; }
+    public MemberLatency? FromSchedule { get; set; }
+    /// <summary>Latency to the members' interfaces (the kernel's receive timestamp): without the member hosts' own wait.</summary>
+    public MemberLatency? ToInterface { get; set; }
     public double? CpuSeconds { get; set; }
     public double? CpuServerSeconds { get; set; }
     public double? CpuClientsSeconds { get; set; }
@@ -233,6 +235,7 @@ public sealed class BenchRow
             ["latency_loss_percent"] = Math.Round(LatencyLossPercent, 4),
             ["p50_us"] = N(P50Us), ["p99_us"] = N(P99Us), ["p999_us"] = N(P999Us),
             ["schedule_p50_us"] = FromSchedule?.P50Us, ["schedule_p99_us"] = FromSchedule?.P99Us, ["schedule_p999_us"] = FromSchedule?.P999Us,
+            ["interface_p50_us"] = ToInterface?.P50Us, ["interface_p99_us"] = ToInterface?.P99Us, ["interface_p999_us"] = ToInterface?.P999Us,
             ["p99_causes"] = TailCauses?.ToJson(),
             ["cpu_seconds"] = CpuSeconds,
             ["cpu_server_seconds"] = CpuServerSeconds,

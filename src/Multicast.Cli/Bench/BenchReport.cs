@@ -32,6 +32,7 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
             j["p99_vs_native"] = Ratio(r.P99Us, n?.P99Us);
             j["p99_vs_kernel"] = Ratio(r.P99Us, k?.P99Us);
             j["schedule_p99_vs_native"] = Ratio(r.FromSchedule?.P99Us ?? double.NaN, n?.FromSchedule?.P99Us);
+            j["interface_p99_vs_native"] = Ratio(r.ToInterface?.P99Us ?? double.NaN, n?.ToInterface?.P99Us);
             rows.Add(j);
         }
         return new JsonObject
@@ -48,6 +49,21 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
             ["elapsed_s"] = Math.Round(ElapsedSeconds, 1),
             ["rows"] = rows,
         };
+    }
+
+    /// <summary>One more latency view, one line per row that has it, with its p99 against native's in the same view.</summary>
+    private void LatencyView(StringBuilder sb, string title, Func<BenchRow, MemberLatency?> view)
+    {
+        if (!Rows.Any(r => r.Error is null && view(r) is not null)) return;
+        sb.AppendLine(title);
+        foreach (BenchRow r in Rows.Where(r => r.Error is null && view(r) is not null))
+        {
+            MemberLatency s = view(r)!.Value;
+            BenchRow? n = Baseline(r, "native");
+            double? vsNative = Ratio(s.P99Us, n is null ? null : view(n)?.P99Us);
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"{r.Members,7} {r.System,-8} p50/p99/p99.9 {s.P50Us:0.0}/{s.P99Us:0.0}/{s.P999Us:0.0} µs, p99 {(vsNative is double v ? v.ToString("0.00", CultureInfo.InvariantCulture) + "× native" : "-")}");
+        }
     }
 
     public string Table()
@@ -77,17 +93,10 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
             sb.AppendLine("  " + string.Join(", ", Rows.Where(r => r.Error is null && r.LosslessBacklogMs is not null)
                 .Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Members} {r.System} {r.LosslessBacklogMs:0.0} ms"))));
         }
-        if (Rows.Any(r => r.Error is null && r.FromSchedule is not null))
-        {
-            sb.AppendLine("latency from the sender's schedule (its lateness added; counts the wait of a sender that delivers inside its own call):");
-            foreach (BenchRow r in Rows.Where(r => r.Error is null && r.FromSchedule is not null))
-            {
-                ScheduledLatency s = r.FromSchedule!.Value;
-                double? vsNative = Ratio(s.P99Us, Baseline(r, "native")?.FromSchedule?.P99Us);
-                sb.AppendLine(CultureInfo.InvariantCulture,
-                    $"{r.Members,7} {r.System,-8} p50/p99/p99.9 {s.P50Us:0.0}/{s.P99Us:0.0}/{s.P999Us:0.0} µs, p99 {(vsNative is double v ? v.ToString("0.00", CultureInfo.InvariantCulture) + "× native" : "-")}");
-            }
-        }
+        LatencyView(sb, "latency from the sender's schedule (its lateness added; counts the wait of a sender that delivers inside its own call):",
+            r => r.FromSchedule);
+        LatencyView(sb, "latency to the members' interfaces (kernel receive timestamp; without the member host's own stack and the receiver's wait for a CPU):",
+            r => r.ToInterface);
         if (Rows.Any(r => r.Error is null && r.TailCauses is not null))
         {
             sb.AppendLine(CultureInfo.InvariantCulture,
@@ -103,17 +112,23 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
     private string LatencyRates() => string.Join(", ", Options.Members.Select(m =>
         Options.Members.Length == 1 ? $"{Options.LatencyRateFor(m):0}/s" : $"{Options.LatencyRateFor(m):0}/s ({m} members)"));
 
+    /// <summary>bench.csv's columns: keys of a row in bench.json, in this order.</summary>
+    private static readonly string[] CsvColumns =
+    [
+        "members", "system", "error", "lossless_rate", "lossless_backlog_ms", "member_deliveries_per_s", "sender_bound", "latency_rate", "latency_loss_percent",
+        "p50_us", "p99_us", "p999_us", "schedule_p50_us", "schedule_p99_us", "schedule_p999_us", "interface_p50_us", "interface_p99_us", "interface_p999_us",
+        "cpu_seconds", "cpu_s_per_million_copies", "gc_gen0", "gc_gen1", "gc_gen2", "allocated_bytes",
+        "throughput_vs_native", "throughput_vs_kernel", "p99_vs_native", "p99_vs_kernel", "schedule_p99_vs_native", "interface_p99_vs_native",
+    ];
+
     public string Csv()
     {
         var sb = new StringBuilder();
-        sb.AppendLine("members,system,error,lossless_rate,lossless_backlog_ms,member_deliveries_per_s,sender_bound,latency_rate,latency_loss_percent,p50_us,p99_us,p999_us,schedule_p50_us,schedule_p99_us,schedule_p999_us,cpu_seconds,cpu_s_per_million_copies,gc_gen0,gc_gen1,gc_gen2,allocated_bytes,throughput_vs_native,throughput_vs_kernel,p99_vs_native,p99_vs_kernel,schedule_p99_vs_native");
+        sb.AppendLine(string.Join(',', CsvColumns));
         foreach (JsonNode? n in (JsonArray)ToJson()["rows"]!)
         {
             JsonObject j = n!.AsObject();
-            string[] keys = ["members", "system", "error", "lossless_rate", "lossless_backlog_ms", "member_deliveries_per_s", "sender_bound", "latency_rate", "latency_loss_percent",
-                "p50_us", "p99_us", "p999_us", "schedule_p50_us", "schedule_p99_us", "schedule_p999_us", "cpu_seconds", "cpu_s_per_million_copies", "gc_gen0", "gc_gen1", "gc_gen2", "allocated_bytes",
-                "throughput_vs_native", "throughput_vs_kernel", "p99_vs_native", "p99_vs_kernel", "schedule_p99_vs_native"];
-            sb.AppendLine(string.Join(',', keys.Select(key => Csv(j[key]))));
+            sb.AppendLine(string.Join(',', CsvColumns.Select(key => Csv(j[key]))));
         }
         return sb.ToString();
     }

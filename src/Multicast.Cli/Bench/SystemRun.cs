@@ -128,6 +128,9 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
     /// <summary>Where a member's receiver writes its per-datagram latency during the latency run.</summary>
     private static string LatencyLog(LabHost member) => Path.Combine(member.WorkDir, "latency.bin");
 
+    /// <summary>The same, to the kernel's receive timestamp (when the datagram reached the member's interface).</summary>
+    private static string ArrivalLog(LabHost member) => Path.Combine(member.WorkDir, "arrival.bin");
+
     private List<LabProcess> StartReceivers(long expect, double seconds, bool logLatency = false)
     {
         long timeoutMs = (long)(seconds * 1000) + 60_000;
@@ -136,7 +139,7 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
             "--port", BenchCommand.Port.ToString(CultureInfo.InvariantCulture), "--interface-ip", m.Address.ToString(),
             "--expect", expect.ToString(CultureInfo.InvariantCulture), "--idle-ms", expect > 0 ? "3000" : timeoutMs.ToString(CultureInfo.InvariantCulture),
             "--timeout-ms", timeoutMs.ToString(CultureInfo.InvariantCulture), "--linger-ms", "100",
-            .. (logLatency ? new[] { "--latency-log", LatencyLog(m) } : [])])).ToList();
+            .. (logLatency ? new[] { "--latency-log", LatencyLog(m), "--arrival-log", ArrivalLog(m) } : [])])).ToList();
         foreach (LabProcess p in list) p.WaitForLine(l => l.StartsWith("listening", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
         return list;
     }
@@ -271,8 +274,9 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
             long[] lateness = ToolLog.Read(latenessLog);
             List<long[]> latency = lab.Members.Select(m => ToolLog.Read(LatencyLog(m))).ToList();
             row.TailCauses = TailBreakdown.Compute(lateness, latency, row.LatencyRate);
-            row.FromSchedule = ScheduledLatency.Compute(lateness, latency);
-            if (o.Verbose) say($"    p99 causes: {row.TailCauses}; from the schedule: {row.FromSchedule}");
+            row.FromSchedule = MemberLatency.FromSchedule(lateness, latency);
+            row.ToInterface = MemberLatency.Of(lab.Members.Select(m => ToolLog.Read(ArrivalLog(m))).ToList());
+            if (o.Verbose) say($"    p99 causes: {row.TailCauses}; from the schedule: {row.FromSchedule}; to the interfaces: {row.ToInterface}");
         }
         catch (IOException e)
         {

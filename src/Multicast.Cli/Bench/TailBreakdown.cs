@@ -25,7 +25,7 @@ public readonly record struct TailBreakdown(long P99Ns, long Copies, long AfterS
             foreach (long v in member) if (v > 0) pooled.Add(v);
         if (pooled.Count == 0) return default;
         pooled.Sort();
-        long p99 = ScheduledLatency.At(pooled, 0.99);
+        long p99 = MemberLatency.At(pooled, 0.99);
 
         long window = Math.Max(1, (long)(rate * WindowNs / 1e9));
         int count = latency.Max(m => m.Length);
@@ -66,15 +66,23 @@ public readonly record struct TailBreakdown(long P99Ns, long Copies, long AfterS
 }
 
 /// <summary>
-/// One-way latency measured from when the sender was due to send (its schedule) instead of when it did: the sender's
-/// lateness added to each copy's latency, percentiles per member, then the mean over members (as the bench's other
-/// latency figures). A system that delivers inside the sender's own call (native, in-kernel) slows the sender down,
-/// and latency stamped at the actual send hides that wait; from the schedule it counts, as it does for a system that
-/// queues after the sender (a proxy). This is the usual correction for coordinated omission.
+/// Latency percentiles per member from per-datagram logs, then the mean over members (as the bench's other latency
+/// figures).
 /// </summary>
-public readonly record struct ScheduledLatency(double P50Us, double P99Us, double P999Us)
+public readonly record struct MemberLatency(double P50Us, double P99Us, double P999Us)
 {
-    public static ScheduledLatency? Compute(ReadOnlySpan<long> lateness, IReadOnlyList<long[]> latency)
+    /// <summary>
+    /// One-way latency measured from when the sender was due to send (its schedule) instead of when it did: the sender's
+    /// lateness added to each copy's latency. A system that delivers inside the sender's own call (native, in-kernel)
+    /// slows the sender down, and latency stamped at the actual send hides that wait; from the schedule it counts, as it
+    /// does for a system that queues after the sender (a proxy). This is the usual correction for coordinated omission.
+    /// </summary>
+    public static MemberLatency? FromSchedule(ReadOnlySpan<long> lateness, IReadOnlyList<long[]> latency) => Compute(latency, lateness);
+
+    /// <summary>The percentiles of the logged values themselves (e.g. latency to the members' interfaces).</summary>
+    public static MemberLatency? Of(IReadOnlyList<long[]> latency) => Compute(latency, default);
+
+    private static MemberLatency? Compute(IReadOnlyList<long[]> latency, ReadOnlySpan<long> lateness)
     {
         double p50 = 0, p99 = 0, p999 = 0;
         int members = 0;
@@ -90,7 +98,7 @@ public readonly record struct ScheduledLatency(double P50Us, double P99Us, doubl
             p999 += At(values, 0.999);
             members++;
         }
-        return members == 0 ? null : new ScheduledLatency(Us(p50 / members), Us(p99 / members), Us(p999 / members));
+        return members == 0 ? null : new MemberLatency(Us(p50 / members), Us(p99 / members), Us(p999 / members));
     }
 
     /// <summary>The nearest-rank percentile of sorted values (q in (0, 1]).</summary>

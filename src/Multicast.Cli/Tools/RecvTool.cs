@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using HdrHistogram;
+using Multicast.Linux.Sockets;
 
 namespace Multicast.Cli.Tools;
 
@@ -18,10 +19,13 @@ internal static class RecvTool
     public const string Usage =
         "multicast tool recv --port P [--group G] [--bind group|any] [--interface-ip A] [--no-join]\n" +
         "                    [--expect N] [--timeout-ms T=30000] [--idle-ms I=2000] [--linger-ms L=300] [--latency-log FILE]\n" +
+        "                    [--arrival-log FILE]\n" +
         "  prints 'listening GROUP:PORT bind=...' when ready, then one JSON line with the results at exit.\n" +
         "  Exits when N distinct datagrams arrived (after lingering L ms to catch duplicates), after I ms without\n" +
         "  datagrams, after T ms in total, or on SIGINT/SIGTERM.\n" +
-        "  --latency-log (needs --expect): per sequence number below N, one-way latency in ns (64-bit little-endian, 0 = not received).";
+        "  --latency-log (needs --expect): per sequence number below N, one-way latency in ns (64-bit little-endian, 0 = not received).\n" +
+        "  --arrival-log (needs --expect; Linux): the same, to the kernel's receive timestamp (SO_TIMESTAMPNS: when the\n" +
+        "  datagram reached this host's interface) instead of to when this receiver read it.";
 
     private const int SourceSlots = 16;
     // A foreign or corrupt header could claim any sequence; cap the bitmap so it cannot exhaust memory.
@@ -42,11 +46,17 @@ internal static class RecvTool
         long idleMs = a.Long("idle-ms", 2_000, 1);
         long lingerMs = a.Long("linger-ms", 300, 0);
         string? latencyLogPath = a.String("latency-log");
+        string? arrivalLogPath = a.String("arrival-log");
         a.RejectUnknown();
         if (latencyLogPath is not null && (expect == 0 || expect > 1 << 26))
             throw new UsageException("option --latency-log needs --expect of at most 67108864");
+        if (arrivalLogPath is not null && (expect == 0 || expect > 1 << 26))
+            throw new UsageException("option --arrival-log needs --expect of at most 67108864");
+        if (arrivalLogPath is not null && !OperatingSystem.IsLinux())
+            throw new UsageException("option --arrival-log needs Linux (SO_TIMESTAMPNS)");
         // Opened before receiving, so a path that cannot be written fails at once, not after the run.
         using FileStream? latencyLog = latencyLogPath is null ? null : new FileStream(latencyLogPath, FileMode.Create, FileAccess.Write);
+        using FileStream? arrivalLog = arrivalLogPath is null ? null : new FileStream(arrivalLogPath, FileMode.Create, FileAccess.Write);
         if (group is null && (join || bind == "group")) throw new UsageException("option --group is required unless --bind any --no-join");
         if (group is not null && (group.GetAddressBytes()[0] & 0xF0) != 0xE0 && join)
             throw new UsageException($"--group {group} is not a multicast address (use --no-join for unicast)");
@@ -64,6 +74,9 @@ internal static class RecvTool
             socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.AddMembership, membership);
         }
         socket.ReceiveTimeout = 100;
+        // On Linux every datagram also carries the kernel's receive time, which splits its latency into the path to
+        // this host and this host's own wait; elsewhere the managed receive (no such split).
+        using TimestampedReceiver? stamped = OperatingSystem.IsLinux() ? new TimestampedReceiver(socket.Handle) : null;
 
         s_stop = false;
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, StopOnSignal);
@@ -77,7 +90,7 @@ internal static class RecvTool
 
         Console.Out.WriteLine($"listening {(group?.ToString() ?? "0.0.0.0")}:{port} bind={bind}");
 
-        var stats = new Stats(expect, latencyLog is not null);
+        var stats = new Stats(expect, latencyLog is not null, arrivalLog is not null);
         byte[] buffer = GC.AllocateUninitializedArray<byte>(Payload.MaxLength + 1, pinned: true);
         byte[] scratch = GC.AllocateUninitializedArray<byte>(Payload.MaxLength, pinned: true);
         var from = new SocketAddress(AddressFamily.InterNetwork);
@@ -106,43 +119,54 @@ internal static class RecvTool
             int n;
             uint srcIp;
             int srcPort;
-            try
+            long arrivalNs = 0;
+            if (stamped is not null)
             {
-                if (wildcard)
-                {
-                    // The destination address tells a restored multicast datagram from a unicast copy; .NET only
-                    // exposes it through this overload, which allocates an EndPoint per datagram.
-                    SocketFlags flags = SocketFlags.None;
-                    EndPoint remote = anyEndPoint;
-                    n = socket.ReceiveMessageFrom(buffer, ref flags, ref remote, out IPPacketInformation info);
-                    var ep = (IPEndPoint)remote;
-                    srcIp = BinaryPrimitives.ReadUInt32BigEndian(ep.Address.GetAddressBytes());
-                    srcPort = ep.Port;
-                    uint dst = BinaryPrimitives.ReadUInt32BigEndian(info.Address.GetAddressBytes());
-                    if (dst == groupKey && groupKey != 0) stats.ToGroup++;
-                    else if ((dst >> 28) == 0xE) stats.ToOtherGroup++;
-                    else stats.ToUnicast++;
-                }
-                else
-                {
-                    n = socket.ReceiveFrom(buffer, SocketFlags.None, from);
-                    Span<byte> sa = from.Buffer.Span;
-                    srcPort = (sa[2] << 8) | sa[3];
-                    srcIp = BinaryPrimitives.ReadUInt32BigEndian(sa[4..]);
-                }
+                if (!stamped.Receive(buffer, out ReceivedDatagram d)) continue;
+                n = d.Length;
+                srcIp = d.SourceAddress;
+                srcPort = d.SourcePort;
+                arrivalNs = d.KernelReceiveNs;
+                if (wildcard) stats.CountDestination(d.DestinationAddress, groupKey);
             }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock or SocketError.Interrupted)
+            else
             {
-                continue;
+                try
+                {
+                    if (wildcard)
+                    {
+                        // The destination address tells a restored multicast datagram from a unicast copy; .NET only
+                        // exposes it through this overload, which allocates an EndPoint per datagram.
+                        SocketFlags flags = SocketFlags.None;
+                        EndPoint remote = anyEndPoint;
+                        n = socket.ReceiveMessageFrom(buffer, ref flags, ref remote, out IPPacketInformation info);
+                        var ep = (IPEndPoint)remote;
+                        srcIp = BinaryPrimitives.ReadUInt32BigEndian(ep.Address.GetAddressBytes());
+                        srcPort = ep.Port;
+                        stats.CountDestination(BinaryPrimitives.ReadUInt32BigEndian(info.Address.GetAddressBytes()), groupKey);
+                    }
+                    else
+                    {
+                        n = socket.ReceiveFrom(buffer, SocketFlags.None, from);
+                        Span<byte> sa = from.Buffer.Span;
+                        srcPort = (sa[2] << 8) | sa[3];
+                        srcIp = BinaryPrimitives.ReadUInt32BigEndian(sa[4..]);
+                    }
+                }
+                catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock or SocketError.Interrupted)
+                {
+                    continue;
+                }
             }
             long nowNs = WallClock.NowNs();
             lastTs = Stopwatch.GetTimestamp();
-            stats.Record(buffer.AsSpan(0, n), scratch, srcIp, srcPort, nowNs);
+            stats.Record(buffer.AsSpan(0, n), scratch, srcIp, srcPort, nowNs, arrivalNs);
             if (completeTs == 0 && expect > 0 && stats.Unique >= expect) completeTs = lastTs;
         }
 
         long loopAllocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
         if (latencyLog is not null) stats.WriteLatencyLog(latencyLog);
+        if (arrivalLog is not null) stats.WriteArrivalLog(arrivalLog);
         JsonObject result = stats.ToJson(group, port, bind, reason, Ms(Stopwatch.GetTimestamp() - startTs));
         // Shows the hot loop stays allocation-free (bind=any pays one EndPoint per datagram for the destination address).
         result["loop_allocated_bytes"] = loopAllocated;
@@ -181,11 +205,14 @@ internal static class RecvTool
         try { socket.ReceiveBufferSize = bytes; } catch (SocketException) { }
     }
 
-    private sealed class Stats(long expect, bool logLatency)
+    private sealed class Stats(long expect, bool logLatency, bool logArrival)
     {
         private readonly long[]? _latencyBySeq = logLatency ? new long[expect] : null;
+        private readonly long[]? _arrivalBySeq = logArrival ? new long[expect] : null;
 
         public void WriteLatencyLog(Stream log) => ToolLog.Write(log, _latencyBySeq);
+
+        public void WriteArrivalLog(Stream log) => ToolLog.Write(log, _arrivalBySeq);
 
         private ulong[] _seen = new ulong[Math.Max(1, (int)((expect + 63) / 64))];
         private readonly uint[] _srcIp = new uint[SourceSlots];
@@ -193,6 +220,7 @@ internal static class RecvTool
         private readonly long[] _srcCount = new long[SourceSlots];
         private int _sources;
         private readonly LongHistogram _latency = new(1, 60_000_000_000L, 3);
+        private readonly LongHistogram _arrival = new(1, 60_000_000_000L, 3);
         private ulong _highest;
         private bool _any;
 
@@ -200,7 +228,15 @@ internal static class RecvTool
         public long ToGroup, ToOtherGroup, ToUnicast;
         public long Unexpected; // valid datagrams whose sequence is >= --expect
 
-        public void Record(ReadOnlySpan<byte> datagram, Span<byte> scratch, uint srcIp, int srcPort, long nowNs)
+        public void CountDestination(uint destination, uint groupKey)
+        {
+            if (destination == groupKey && groupKey != 0) ToGroup++;
+            else if ((destination >> 28) == 0xE) ToOtherGroup++;
+            else ToUnicast++;
+        }
+
+        /// <param name="arrivalNs">The kernel's receive timestamp, 0 when there is none.</param>
+        public void Record(ReadOnlySpan<byte> datagram, Span<byte> scratch, uint srcIp, int srcPort, long nowNs, long arrivalNs)
         {
             Received++;
             Bytes += datagram.Length;
@@ -224,6 +260,10 @@ internal static class RecvTool
             long latency = nowNs - sentNs;
             if (_latencyBySeq is not null && seq < (ulong)_latencyBySeq.Length) _latencyBySeq[seq] = Math.Max(1, latency);
             if (latency >= 1 && latency < 60_000_000_000L) _latency.RecordValue(latency);
+            if (arrivalNs == 0) return;
+            long arrival = arrivalNs - sentNs;
+            if (_arrivalBySeq is not null && seq < (ulong)_arrivalBySeq.Length) _arrivalBySeq[seq] = Math.Max(1, arrival);
+            if (arrival >= 1 && arrival < 60_000_000_000L) _arrival.RecordValue(arrival);
         }
 
         private void CountSource(uint ip, int port)
@@ -285,20 +325,21 @@ internal static class RecvTool
             };
             if (bind == "any")
                 o["destinations"] = new JsonObject { ["group"] = ToGroup, ["other_group"] = ToOtherGroup, ["unicast"] = ToUnicast };
-            if (_latency.TotalCount > 0)
-            {
-                o["latency_us"] = new JsonObject
-                {
-                    ["count"] = _latency.TotalCount,
-                    ["p50"] = Us(_latency.GetValueAtPercentile(50)),
-                    ["p90"] = Us(_latency.GetValueAtPercentile(90)),
-                    ["p99"] = Us(_latency.GetValueAtPercentile(99)),
-                    ["p999"] = Us(_latency.GetValueAtPercentile(99.9)),
-                    ["max"] = Us(_latency.GetMaxValue()),
-                };
-            }
+            if (_latency.TotalCount > 0) o["latency_us"] = Percentiles(_latency);
+            // Send stamp to the kernel's receive timestamp: the path to this host, without this host's own wait.
+            if (_arrival.TotalCount > 0) o["arrival_latency_us"] = Percentiles(_arrival);
             return o;
         }
+
+        private static JsonObject Percentiles(LongHistogram h) => new()
+        {
+            ["count"] = h.TotalCount,
+            ["p50"] = Us(h.GetValueAtPercentile(50)),
+            ["p90"] = Us(h.GetValueAtPercentile(90)),
+            ["p99"] = Us(h.GetValueAtPercentile(99)),
+            ["p999"] = Us(h.GetValueAtPercentile(99.9)),
+            ["max"] = Us(h.GetMaxValue()),
+        };
 
         private static double Us(long ns) => Math.Round(ns / 1000.0, 1);
     }

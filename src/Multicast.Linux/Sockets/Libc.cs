@@ -9,6 +9,9 @@ internal static unsafe partial class Libc
     public static partial int recvmmsg(int fd, Mmsghdr* msgvec, uint vlen, int flags, void* timeout);
 
     [LibraryImport("libc", SetLastError = true)]
+    public static partial long recvmsg(int fd, Msghdr* msg, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
     public static partial int sendmmsg(int fd, Mmsghdr* msgvec, uint vlen, int flags);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
@@ -61,6 +64,14 @@ internal struct Timeval
 {
     public long Seconds;
     public long Microseconds;
+}
+
+/// <summary>struct timespec (64-bit Linux).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct Timespec
+{
+    public long Seconds;
+    public long Nanoseconds;
 }
 
 /// <summary>struct sockaddr_ll.</summary>

@@ -62,20 +62,9 @@ internal sealed unsafe class ReceiveBatch : IDisposable
     public uint AuxStatus(int i)
     {
         ref Msghdr h = ref _messages[i].Header;
-        byte* p = (byte*)h.Control;
-        long length = (long)h.ControlLength;
-        // Walk cmsghdrs: {size_t len; int level; int type; data aligned to 8}.
-        while (length >= 16)
-        {
-            long cmsgLength = *(long*)p;
-            if (cmsgLength < 16 || cmsgLength > length) break;
-            int level = *(int*)(p + 8), type = *(int*)(p + 12);
-            if (level == Libc.SOL_PACKET && type == Libc.PACKET_AUXDATA && cmsgLength >= 16 + sizeof(TpacketAuxdata))
-                return ((TpacketAuxdata*)(p + 16))->Status;
-            long step = (cmsgLength + 7) & ~7L;
-            p += step;
-            length -= step;
-        }
+        foreach (ControlMessage m in new ControlMessages(h.Control, h.ControlLength))
+            if (m.Level == Libc.SOL_PACKET && m.Type == Libc.PACKET_AUXDATA && m.Length >= sizeof(TpacketAuxdata))
+                return ((TpacketAuxdata*)m.Data)->Status;
         return 0;
     }
 

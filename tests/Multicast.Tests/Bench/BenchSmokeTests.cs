@@ -69,6 +69,11 @@ public class BenchSmokeTests
                 double p50 = (double)r["p50_us"]!, p99 = (double)r["p99_us"]!;
                 Assert.That(p50, Is.GreaterThan(0).And.LessThan(1_000_000), name);
                 Assert.That(p99, Is.GreaterThanOrEqualTo(p50), name);
+                // Every datagram reaches a member's interface before its receiver reads it, so each percentile of the
+                // latency to the interfaces is at most the same percentile of the latency to the receivers.
+                double ifP50 = (double)r["interface_p50_us"]!, ifP99 = (double)r["interface_p99_us"]!;
+                Assert.That(ifP50, Is.GreaterThan(0).And.LessThanOrEqualTo(p50), name);
+                Assert.That(ifP99, Is.GreaterThanOrEqualTo(ifP50).And.LessThanOrEqualTo(p99), name);
                 // The tools' per-datagram logs made it back: every late copy is put somewhere.
                 JsonObject causes = r["p99_causes"]!.AsObject();
                 Assert.That((long)causes["copies"]!, Is.GreaterThan(0), name);

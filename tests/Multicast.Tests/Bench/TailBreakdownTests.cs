@@ -73,13 +73,18 @@ public class TailBreakdownTests
         long[] lateness = new long[100];
         for (int s = 90; s < 100; s++) lateness[s] = 1_000_000;
 
-        ScheduledLatency l = ScheduledLatency.Compute(lateness, latency)!.Value;
+        MemberLatency l = MemberLatency.FromSchedule(lateness, latency)!.Value;
 
         // Member 0 from the schedule: 1..90 µs, then 1,091..1,100 µs; member 1: 5 µs. Mean over members.
         Assert.That(l.P50Us, Is.EqualTo((50 + 5) / 2.0));
         Assert.That(l.P99Us, Is.EqualTo((1099 + 5) / 2.0));
         Assert.That(l.P999Us, Is.EqualTo((1100 + 5) / 2.0));
-        Assert.That(ScheduledLatency.Compute(lateness, [new long[100]]), Is.Null, "nothing received");
+        Assert.That(MemberLatency.FromSchedule(lateness, [new long[100]]), Is.Null, "nothing received");
+
+        // Without lateness: the logged values' own percentiles (1..100 µs and 5 µs).
+        MemberLatency own = MemberLatency.Of(latency)!.Value;
+        Assert.That(own.P50Us, Is.EqualTo((50 + 5) / 2.0));
+        Assert.That(own.P99Us, Is.EqualTo((99 + 5) / 2.0));
     }
 
     [Test]
@@ -93,6 +98,10 @@ public class TailBreakdownTests
                 "--latency-log", Path.Combine(dir, "l.bin"));
             Assert.That(recv.Exit, Is.EqualTo(2), "a usage error");
             Assert.That(recv.Err, Does.StartWith("error: option --latency-log needs --expect"), recv.ToString());
+            ToolResult arrival = AdminHarness.Run(dir, "multicast", "tool", "recv", "--group", "224.1.2.3", "--port", "5000",
+                "--arrival-log", Path.Combine(dir, "a.bin"));
+            Assert.That(arrival.Exit, Is.EqualTo(2), "a usage error");
+            Assert.That(arrival.Err, Does.StartWith("error: option --arrival-log needs --expect"), arrival.ToString());
 
             ToolResult send = AdminHarness.Run(dir, "multicast", "tool", "send", "--group", "224.1.2.3", "--port", "5000",
                 "--lateness-log", Path.Combine(dir, "s.bin"));

@@ -47,6 +47,30 @@ public class VpcLabTests
     }
 
     [Test]
+    public void Receiver_SplitsLatencyAtTheMembersInterface()
+    {
+        using VpcLab lab = E2e.CreateLab(1, 0);
+        lab.SetNativeMulticast(true);
+        LabHost member = lab.Members[0];
+        string latencyLog = Path.Combine(member.WorkDir, "latency.bin"), arrivalLog = Path.Combine(member.WorkDir, "arrival.bin");
+        const int count = 500;
+        LabProcess recv = lab.StartReceiver(member, "--group", Group.ToString(), "--port", "5104", "--interface-ip", member.Address.ToString(),
+            "--expect", count.ToString(), "--idle-ms", "1500", "--latency-log", latencyLog, "--arrival-log", arrivalLog);
+        lab.StartTool(lab.Source, "send", "--group", Group.ToString(), "--port", "5104", "--count", count.ToString(),
+            "--rate", "5000", "--interface-ip", lab.Source.Address.ToString()).WaitForJsonResult(TimeSpan.FromSeconds(30));
+        JsonObject r = recv.WaitForJsonResult(TimeSpan.FromSeconds(30));
+        Assert.That(E2e.Long(r, "unique"), Is.EqualTo(count), r.ToJsonString());
+        Assert.That((long)r["arrival_latency_us"]!["count"]!, Is.EqualTo(count), "every datagram carried the kernel's receive timestamp");
+
+        // Each datagram reached the member's interface after it was sent and before the receiver read it.
+        long[] latency = Multicast.Cli.Tools.ToolLog.Read(latencyLog), arrival = Multicast.Cli.Tools.ToolLog.Read(arrivalLog);
+        Assert.That(arrival, Has.Length.EqualTo(count));
+        for (int seq = 0; seq < count; seq++)
+            Assert.That(arrival[seq], Is.GreaterThan(0).And.LessThanOrEqualTo(latency[seq]), $"datagram {seq}");
+        lab.SetNativeMulticast(false);
+    }
+
+    [Test]
     public void Dispose_RemovesNamespacesProcessesAndFiles()
     {
         VpcLab lab = E2e.CreateLab(1, 1);
