@@ -38,6 +38,7 @@ public class KernelDeliveryTests
             {
                 Assert.That(r, Does.Contain("meta pkttype host").And.Contain("ip dscp 0x38").And.Contain("ip frag-off & 0x3fff == 0"), r);
                 Assert.That(r, Does.Contain("ip dscp set cs0"), "a restored packet loses the marker, so no later rule (or the copy-drop rule) matches it");
+                Assert.That(r, Does.Contain("meta pkttype set multicast"), "a restored packet is delivered as multicast (early demux, cached route), like native multicast");
             }
         });
     }
