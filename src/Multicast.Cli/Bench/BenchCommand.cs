@@ -20,7 +20,7 @@ public static class BenchCommand
         "multicast bench [--members 4,32] [--engines ring,ring-raw,socket,pcap] [--systems native,kernel,ENGINES]\n" +
         "                [--rate R=20000] [--duration S=5] [--size 100] [--trial S=1] [--search-budget S=15] [--max-rate R=2000000]\n" +
         "                [--max-queue-ms MS] [--idle adaptive|spin|yield|park[:MICROS]] [--nice N]\n" +
-        "                [--out DIR=bench-results] [--quick] [--verbose]\n" +
+        "                [--out DIR=bench-results] [--keep-logs] [--quick] [--verbose]\n" +
         "  --rate: fixed rate (datagrams/s) of the latency and CPU measurement, which lasts --duration seconds; it\n" +
         "  holds for the first --members value, the others get the same member copies per second.\n" +
         "  The lossless rate (< 0.1 % loss over all members) is searched by doubling then bisection, each trial\n" +
@@ -28,6 +28,9 @@ public static class BenchCommand
         "  more than MS ms of it still queued when the sender finished (a rate a deep queue absorbed, not delivered).\n" +
         "  An engine's clients restore whole datagrams in the kernel (multic's default, --delivery nft); ENGINE-raw\n" +
         "  restores them in user space. --idle and --nice are handed to every daemon (see multis_admin -R).\n" +
+        "  --keep-logs keeps each latency run's per-datagram logs in DIR/logs/MEMBERS-SYSTEM: lateness.bin (ns the sender\n" +
+        "  was behind its schedule), HOST-latency.bin and HOST-arrival.bin (ns from the send stamp to the receiver and to\n" +
+        "  the member's interface); 64-bit little-endian, one per sequence number, 0 = not received.\n" +
         "  Needs root (network namespaces).";
 
     internal static readonly IPAddress Group = IPAddress.Parse("224.1.2.3");
@@ -107,6 +110,8 @@ public sealed record BenchOptions
     public int? Nice { get; init; }
     public string OutDir { get; init; } = "bench-results";
     public bool Quick { get; init; }
+    /// <summary>Keep the latency runs' per-datagram logs in OutDir/logs (for analysis beyond the report).</summary>
+    public bool KeepLogs { get; init; }
     public bool Verbose { get; init; }
     public bool Help { get; init; }
 
@@ -140,6 +145,7 @@ public sealed record BenchOptions
             if (a is "--quick") continue;
             if (a is "-h" or "--help") return o with { Help = true };
             if (a is "--verbose") { o = o with { Verbose = true }; continue; }
+            if (a is "--keep-logs") { o = o with { KeepLogs = true }; continue; }
             if (i + 1 >= args.Length) throw new UsageException($"option {a} needs a value");
             string v = args[++i];
             o = a switch

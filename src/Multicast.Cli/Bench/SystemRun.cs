@@ -276,6 +276,7 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
             row.TailCauses = TailBreakdown.Compute(lateness, latency, row.LatencyRate);
             row.FromSchedule = MemberLatency.FromSchedule(lateness, latency);
             row.ToInterface = MemberLatency.Of(lab.Members.Select(m => ToolLog.Read(ArrivalLog(m))).ToList());
+            if (o.KeepLogs) KeepLogs(row, latenessLog);
             if (o.Verbose) say($"    p99 causes: {row.TailCauses}; from the schedule: {row.FromSchedule}; to the interfaces: {row.ToInterface}");
         }
         catch (IOException e)
@@ -288,6 +289,19 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
             row.CpuServerSeconds = Math.Round(cpuAfter[0] - cpuBefore[0], 3); // _daemons[0] is the server
             row.CpuClientsSeconds = Math.Round(row.CpuSeconds.Value - row.CpuServerSeconds.Value, 3);
             row.CpuSecondsPerMillionCopies = unique > 0 ? row.CpuSeconds / (unique / 1e6) : null;
+        }
+    }
+
+    /// <summary>Copies the latency run's logs out of the lab (whose directory goes with it) into OUT/logs/MEMBERS-SYSTEM.</summary>
+    private void KeepLogs(BenchRow row, string latenessLog)
+    {
+        string dir = Path.Combine(o.OutDir, "logs", $"{row.Members}-{row.System}");
+        Directory.CreateDirectory(dir);
+        File.Copy(latenessLog, Path.Combine(dir, "lateness.bin"), overwrite: true);
+        foreach (LabHost m in lab.Members)
+        {
+            File.Copy(LatencyLog(m), Path.Combine(dir, $"{m.Name}-latency.bin"), overwrite: true);
+            File.Copy(ArrivalLog(m), Path.Combine(dir, $"{m.Name}-arrival.bin"), overwrite: true);
         }
     }
 

@@ -50,7 +50,7 @@ public class BenchSmokeTests
         try
         {
             // Tiny settings: 2 members, short trials, a small search budget (the whole run stays well under 40 s).
-            BenchOptions o = BenchOptions.Parse(["--quick", "--out", outDir, "--search-budget", "2", "--duration", "0.6"]);
+            BenchOptions o = BenchOptions.Parse(["--quick", "--out", outDir, "--search-budget", "2", "--duration", "0.6", "--keep-logs"]);
             BenchReport report = BenchCommand.Execute(o, line => TestContext.Progress.WriteLine(line));
             report.Write(outDir, line => TestContext.Progress.WriteLine(line));
 
@@ -87,6 +87,21 @@ public class BenchSmokeTests
             Assert.That(File.Exists(Path.Combine(outDir, "bench.csv")), Is.True);
             Assert.That(File.ReadAllLines(Path.Combine(outDir, "bench.csv")), Has.Length.EqualTo(7));
             Assert.That(new FileInfo(Path.Combine(outDir, "bench.png")).Length, Is.GreaterThan(1000));
+            // --keep-logs: per system the sender's log and each member's two logs, one value per datagram of the latency run.
+            foreach (JsonObject r in rows)
+            {
+                string logs = Path.Combine(outDir, "logs", $"2-{(string)r["system"]!}");
+                long[] lateness = Multicast.Cli.Tools.ToolLog.Read(Path.Combine(logs, "lateness.bin"));
+                string[] memberLogs = Directory.GetFiles(logs, "*-latency.bin");
+                Assert.That(memberLogs, Has.Length.EqualTo(2), logs);
+                foreach (string latencyLog in memberLogs)
+                {
+                    long[] latency = Multicast.Cli.Tools.ToolLog.Read(latencyLog);
+                    long[] arrival = Multicast.Cli.Tools.ToolLog.Read(latencyLog.Replace("-latency.bin", "-arrival.bin"));
+                    Assert.That(latency, Has.Length.EqualTo(lateness.Length).And.Length.EqualTo(arrival.Length), latencyLog);
+                    Assert.That(latency.Count(v => v > 0), Is.EqualTo(arrival.Count(v => v > 0)), "each datagram read carried its receive timestamp");
+                }
+            }
             TestContext.Progress.WriteLine($"quick bench took {sw.Elapsed.TotalSeconds:0.0} s");
         }
         finally
