@@ -168,7 +168,7 @@ internal static class RecvTool
         if (latencyLog is not null) stats.WriteLatencyLog(latencyLog);
         if (arrivalLog is not null) stats.WriteArrivalLog(arrivalLog);
         JsonObject result = stats.ToJson(group, port, bind, reason, Ms(Stopwatch.GetTimestamp() - startTs));
-        // Shows the hot loop stays allocation-free (bind=any pays one EndPoint per datagram for the destination address).
+        // Shows the hot loop stays allocation-free (off Linux, bind=any pays one EndPoint per datagram for the destination address).
         result["loop_allocated_bytes"] = loopAllocated;
         Console.Out.WriteLine(result.ToJsonString());
         return 0;

@@ -61,6 +61,7 @@ public class VpcLabTests
         JsonObject r = recv.WaitForJsonResult(TimeSpan.FromSeconds(30));
         Assert.That(E2e.Long(r, "unique"), Is.EqualTo(count), r.ToJsonString());
         Assert.That((long)r["arrival_latency_us"]!["count"]!, Is.EqualTo(count), "every datagram carried the kernel's receive timestamp");
+        Assert.That((long)r["loop_allocated_bytes"]!, Is.LessThan(8 * 1024), "recvmsg into pinned buffers: nothing allocated per datagram");
 
         // Each datagram reached the member's interface after it was sent and before the receiver read it.
         long[] latency = Multicast.Cli.Tools.ToolLog.Read(latencyLog), arrival = Multicast.Cli.Tools.ToolLog.Read(arrivalLog);
