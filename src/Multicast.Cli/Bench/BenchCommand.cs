@@ -204,7 +204,7 @@ public sealed class BenchRow
     public double P50Us { get; set; }
     public double P99Us { get; set; }
     public double P999Us { get; set; }
-    /// <summary>Where the copies at or above the latency run's pooled p99 came from (sender stall, shared path, one member).</summary>
+    /// <summary>Where the copies at or above the latency run's pooled p99 came from (sender stall, shared path, the member).</summary>
     public TailBreakdown? TailCauses { get; set; }
     /// <summary>Latency from the sender's schedule rather than its actual send (corrected for coordinated omission).</summary>
     public MemberLatency? FromSchedule { get; set; }

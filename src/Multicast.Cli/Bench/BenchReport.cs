@@ -101,7 +101,7 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
         {
             sb.AppendLine(CultureInfo.InvariantCulture,
                 $"p99 causes (member copies at or above the p99 of all members' copies; sender stall = > {TailBreakdown.StallNs / 1_000_000} ms behind schedule " +
-                $"within {TailBreakdown.WindowNs / 1_000_000} ms before; shared path = on time and late at half the members or more):");
+                $"within {TailBreakdown.WindowNs / 1_000_000} ms before; at the member = reached the member's interface in under half its latency; shared path = the rest: the proxy or the bridge):");
             foreach (BenchRow r in Rows.Where(r => r.Error is null && r.TailCauses is not null))
                 sb.AppendLine(CultureInfo.InvariantCulture, $"{r.Members,7} {r.System,-8} {r.TailCauses}");
         }

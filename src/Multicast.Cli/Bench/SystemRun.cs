@@ -273,9 +273,10 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
         {
             long[] lateness = ToolLog.Read(latenessLog);
             List<long[]> latency = lab.Members.Select(m => ToolLog.Read(LatencyLog(m))).ToList();
-            row.TailCauses = TailBreakdown.Compute(lateness, latency, row.LatencyRate);
+            List<long[]> arrival = lab.Members.Select(m => ToolLog.Read(ArrivalLog(m))).ToList();
+            row.TailCauses = TailBreakdown.Compute(lateness, latency, row.LatencyRate, arrival);
             row.FromSchedule = MemberLatency.FromSchedule(lateness, latency);
-            row.ToInterface = MemberLatency.Of(lab.Members.Select(m => ToolLog.Read(ArrivalLog(m))).ToList());
+            row.ToInterface = MemberLatency.Of(arrival);
             if (o.KeepLogs) KeepLogs(row, latenessLog);
             if (o.Verbose) say($"    p99 causes: {row.TailCauses}; from the schedule: {row.FromSchedule}; to the interfaces: {row.ToInterface}");
         }

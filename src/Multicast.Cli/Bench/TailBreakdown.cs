@@ -4,13 +4,14 @@ namespace Multicast.Cli.Bench;
 
 /// <summary>
 /// Where a latency run's tail came from. Every member copy at or above the p99 of all copies (members pooled) is put
-/// in one of three places, from the sender's per-datagram lateness and every member's per-datagram latency:
-/// after a sender stall (the sender was more than <see cref="StallNs"/> behind its schedule within the preceding
-/// <see cref="WindowNs"/>, so it caught up in a burst that queued wherever delivery is not synchronous), shared (the
-/// sender was on time and at least half the members got that datagram late: the path they share, i.e. the proxy or the
-/// bridge), or one member (only some members were late: those receivers waited for a CPU).
+/// in one of three places. At the member: it reached the member's interface (the kernel's receive timestamp) in less
+/// than half its latency, so most of its wait came after that, in the member host's stack and its receiver waiting for
+/// a CPU. Else after a sender stall: the sender was more than <see cref="StallNs"/> behind its schedule within the
+/// preceding <see cref="WindowNs"/>, so it caught up in a burst that queued wherever delivery is not synchronous. Else
+/// on the shared path: late before the member, with the sender on time: the proxy or the bridge. For a copy without a
+/// receive timestamp the member is blamed when only some members got that datagram late (their receivers waited).
 /// </summary>
-public readonly record struct TailBreakdown(long P99Ns, long Copies, long AfterSenderStall, long Shared, long OneMember)
+public readonly record struct TailBreakdown(long P99Ns, long Copies, long AfterSenderStall, long Shared, long AtMember)
 {
     public const long StallNs = 2_000_000;
     public const long WindowNs = 10_000_000;
@@ -18,7 +19,8 @@ public readonly record struct TailBreakdown(long P99Ns, long Copies, long AfterS
     /// <param name="lateness">Per sequence number: ns the sender was behind its schedule when it sent it.</param>
     /// <param name="latency">Per member, per sequence number: one-way latency in ns, 0 = not received.</param>
     /// <param name="rate">The sender's fixed rate (datagrams/s), which turns the window into sequence numbers.</param>
-    public static TailBreakdown Compute(ReadOnlySpan<long> lateness, IReadOnlyList<long[]> latency, double rate)
+    /// <param name="arrival">Per member, per sequence number: latency to the member's interface in ns (0 = none), or null.</param>
+    public static TailBreakdown Compute(ReadOnlySpan<long> lateness, IReadOnlyList<long[]> latency, double rate, IReadOnlyList<long[]>? arrival = null)
     {
         var pooled = new List<long>();
         foreach (long[] member in latency)
@@ -29,25 +31,27 @@ public readonly record struct TailBreakdown(long P99Ns, long Copies, long AfterS
 
         long window = Math.Max(1, (long)(rate * WindowNs / 1e9));
         int count = latency.Max(m => m.Length);
-        long copies = 0, afterStall = 0, shared = 0, oneMember = 0;
+        long copies = 0, afterStall = 0, shared = 0, atMember = 0;
         long lastStall = long.MinValue / 2;
         for (int seq = 0; seq < count; seq++)
         {
             if (seq < lateness.Length && lateness[seq] > StallNs) lastStall = seq;
-            int atTail = 0, late = 0;
+            int late = 0;
             foreach (long[] member in latency)
+                if (seq < member.Length && member[seq] >= p99 / 2) late++;
+            for (int m = 0; m < latency.Count; m++)
             {
-                long v = seq < member.Length ? member[seq] : 0;
-                if (v >= p99) atTail++;
-                if (v >= p99 / 2) late++;
+                long v = seq < latency[m].Length ? latency[m][seq] : 0;
+                if (v < p99) continue;
+                copies++;
+                long reached = arrival is not null && m < arrival.Count && seq < arrival[m].Length ? arrival[m][seq] : 0;
+                if (reached > 0 && 2 * reached < v) atMember++;
+                else if (seq - lastStall <= window) afterStall++;
+                else if (reached > 0 || 2 * late >= latency.Count) shared++;
+                else atMember++;
             }
-            if (atTail == 0) continue;
-            copies += atTail;
-            if (seq - lastStall <= window) afterStall += atTail;
-            else if (2 * late >= latency.Count) shared += atTail;
-            else oneMember += atTail;
         }
-        return new TailBreakdown(p99, copies, afterStall, shared, oneMember);
+        return new TailBreakdown(p99, copies, afterStall, shared, atMember);
     }
 
     private double Percent(long part) => Copies > 0 ? Math.Round(100.0 * part / Copies, 1) : 0;
@@ -58,11 +62,11 @@ public readonly record struct TailBreakdown(long P99Ns, long Copies, long AfterS
         ["copies"] = Copies,
         ["after_sender_stall_percent"] = Percent(AfterSenderStall),
         ["shared_path_percent"] = Percent(Shared),
-        ["one_member_percent"] = Percent(OneMember),
+        ["at_member_percent"] = Percent(AtMember),
     };
 
     public override string ToString() =>
-        $"{Percent(AfterSenderStall),5:0.0} % after a sender stall, {Percent(Shared),5:0.0} % on the shared path, {Percent(OneMember),5:0.0} % at one member ({Copies} copies ≥ {P99Ns / 1000.0:0} µs)";
+        $"{Percent(AfterSenderStall),5:0.0} % after a sender stall, {Percent(Shared),5:0.0} % on the shared path, {Percent(AtMember),5:0.0} % at the member ({Copies} copies ≥ {P99Ns / 1000.0:0} µs)";
 }
 
 /// <summary>

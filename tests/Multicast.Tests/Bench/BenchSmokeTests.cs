@@ -77,7 +77,7 @@ public class BenchSmokeTests
                 // The tools' per-datagram logs made it back: every late copy is put somewhere.
                 JsonObject causes = r["p99_causes"]!.AsObject();
                 Assert.That((long)causes["copies"]!, Is.GreaterThan(0), name);
-                double placed = (double)causes["after_sender_stall_percent"]! + (double)causes["shared_path_percent"]! + (double)causes["one_member_percent"]!;
+                double placed = (double)causes["after_sender_stall_percent"]! + (double)causes["shared_path_percent"]! + (double)causes["at_member_percent"]!;
                 Assert.That(placed, Is.EqualTo(100).Within(0.2), name);
                 bool engine = name is not ("native" or "kernel");
                 Assert.That(r["cpu_s_per_million_copies"] is null, Is.EqualTo(!engine), name);

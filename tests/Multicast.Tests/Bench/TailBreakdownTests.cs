@@ -39,8 +39,42 @@ public class TailBreakdownTests
         Assert.That(t.Copies, Is.EqualTo(56));
         Assert.That(t.AfterSenderStall, Is.EqualTo(16));
         Assert.That(t.Shared, Is.EqualTo(30));
-        Assert.That(t.OneMember, Is.EqualTo(10));
+        Assert.That(t.AtMember, Is.EqualTo(10));
         Assert.That(t.ToJson()["shared_path_percent"]!.GetValue<double>(), Is.EqualTo(53.6));
+    }
+
+    [Test]
+    public void ReceiveTimestampsTellTheMembersOwnWaitFromThePath()
+    {
+        (long[] lateness, List<long[]> latency) = Quiet();
+        // Every copy reached its member's interface 10 µs after it was sent, unless set otherwise below.
+        List<long[]> arrival = latency.Select(m => Enumerable.Repeat(10_000L, m.Length).ToArray()).ToList();
+        // 500..509, sender on time, late at all four receivers: members 0 and 1 got it on time at the interface (their
+        // own wait), members 2 and 3 late there too (the proxy or the bridge held it).
+        for (int s = 500; s <= 509; s++)
+            for (int m = 0; m < Members; m++)
+            {
+                latency[m][s] = Late;
+                if (m >= 2) arrival[m][s] = Late - 1_000;
+            }
+        // After a stall, late everywhere: member 0 on time at its interface, the others queued behind the burst.
+        lateness[100] = 5_000_000;
+        for (int s = 103; s <= 106; s++)
+            for (int m = 0; m < Members; m++)
+            {
+                latency[m][s] = Late;
+                if (m >= 1) arrival[m][s] = Late - 1_000;
+            }
+        // A late copy without a receive timestamp, late at one member only: blamed on that member, as without timestamps.
+        latency[3][700] = Late;
+        arrival[3][700] = 0;
+
+        TailBreakdown t = TailBreakdown.Compute(lateness, latency, rate: 1000, arrival);
+
+        Assert.That(t.Copies, Is.EqualTo(57));
+        Assert.That(t.AtMember, Is.EqualTo(20 + 4 + 1));
+        Assert.That(t.Shared, Is.EqualTo(20));
+        Assert.That(t.AfterSenderStall, Is.EqualTo(12));
     }
 
     [Test]
