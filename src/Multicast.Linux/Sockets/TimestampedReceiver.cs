@@ -37,6 +37,11 @@ public sealed unsafe class TimestampedReceiver : IDisposable
         _iov = (Iovec*)(_header + 1);
         _from = (SockaddrIn*)(_iov + 1);
         _control = (byte*)(_from + 1);
+        // Where things go never changes; only the lengths and flags the kernel overwrites are reset per receive.
+        _header->Name = _from;
+        _header->Iov = _iov;
+        _header->IovLength = 1;
+        _header->Control = _control;
     }
 
     /// <summary>Blocks until a datagram arrives or the socket's receive timeout passes (then returns false).</summary>
@@ -48,11 +53,7 @@ public sealed unsafe class TimestampedReceiver : IDisposable
         {
             _iov->Base = data;
             _iov->Length = (nuint)buffer.Length;
-            _header->Name = _from;
             _header->NameLength = (uint)sizeof(SockaddrIn);
-            _header->Iov = _iov;
-            _header->IovLength = 1;
-            _header->Control = _control;
             _header->ControlLength = ControlSize;
             _header->Flags = 0;
             long n = Libc.recvmsg(_fd, _header, 0);
