@@ -118,7 +118,8 @@ internal struct IdleBackoff(IdleStrategy strategy)
             default:
                 // Adaptive: sparse traffic (or none seen yet) parks at once; dense traffic waits up to two gaps. It
                 // yields rather than spins: the thread runs at nice -10, and a spin would hold its CPU against the
-                // sender it is waiting for whenever the two share a core (measured: p99 lower in 3 of 4 pairs).
+                // sender it is waiting for whenever the two share a core (measured: p99 lower in 4 of 6 alternating
+                // pairs, equal in one; see README Performance).
                 if (_gapAverage == 0 || _gapAverage > window) return IdleStep.Park;
                 spinEnd = 0; yieldEnd = 2 * _gapAverage; break;
         }
