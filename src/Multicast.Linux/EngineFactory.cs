@@ -18,7 +18,10 @@ public static class EngineFactory
 
     /// <param name="engine">The engine asked for with --engine; null = the default (ring, falling back to socket).</param>
     /// <param name="idle">The ring engine's idle strategy; null = <see cref="IdleStrategy.ServerDefault"/> (adaptive).</param>
-    public static IServerEngine CreateServer(string? engine, string interfaceName, ServerForwarder forwarder, ILogger logger, IdleStrategy? idle = null) =>
+    /// <param name="priority">The ring engine's data-plane nice values; null = <see cref="DataPlanePriority.Default"/>.
+    /// The other engines do not switch: the daemon runs their thread at the boost value throughout.</param>
+    public static IServerEngine CreateServer(string? engine, string interfaceName, ServerForwarder forwarder, ILogger logger,
+        IdleStrategy? idle = null, DataPlanePriority? priority = null) =>
         (engine ?? DefaultEngine) switch
         {
             EngineNames.Pcap when OperatingSystem.IsWindows() => PcapEngines.CreateWindowsServer(interfaceName, forwarder, logger),
@@ -26,26 +29,28 @@ public static class EngineFactory
                 nic => LinuxNextHops(nic, logger), _ => new RawSocketTxSlots(capacity: 128)),
             EngineNames.Socket => new SocketServerEngine(interfaceName, forwarder, logger),
             EngineNames.Ring => RingOrFallback<IServerEngine>(engine is null, interfaceName, logger,
-                () => new RingServerEngine(interfaceName, forwarder, logger, ServerRingOptions(idle)),
+                () => new RingServerEngine(interfaceName, forwarder, logger, ServerRingOptions(idle, priority)),
                 () => new SocketServerEngine(interfaceName, forwarder, logger)),
             _ => throw new ArgumentException($"unknown engine '{engine}' (expected one of: {string.Join(", ", ServerEngines)})"),
         };
 
-    public static IClientEngine CreateClient(string? engine, string interfaceName, ClientForwarder forwarder, ITxSlots delivery, ILogger logger, IdleStrategy? idle = null) =>
+    public static IClientEngine CreateClient(string? engine, string interfaceName, ClientForwarder forwarder, ITxSlots delivery, ILogger logger,
+        IdleStrategy? idle = null, DataPlanePriority? priority = null) =>
         (engine ?? DefaultEngine) switch
         {
             EngineNames.Pcap => new PcapClientEngine(interfaceName, forwarder, delivery, logger),
             EngineNames.Socket => new SocketClientEngine(interfaceName, forwarder, delivery, logger),
             EngineNames.Ring => RingOrFallback<IClientEngine>(engine is null, interfaceName, logger,
-                () => new RingClientEngine(interfaceName, forwarder, delivery, logger, RingOptions(idle)),
+                () => new RingClientEngine(interfaceName, forwarder, delivery, logger, RingOptions(idle, priority)),
                 () => new SocketClientEngine(interfaceName, forwarder, delivery, logger)),
             _ => throw new ArgumentException($"unknown engine '{engine}' (expected one of: {string.Join(", ", ServerEngines)})"),
         };
 
-    internal static RxRingOptions ServerRingOptions(IdleStrategy? idle) => RingOptions(idle ?? IdleStrategy.ServerDefault);
+    internal static RxRingOptions ServerRingOptions(IdleStrategy? idle, DataPlanePriority? priority = null) =>
+        RingOptions(idle ?? IdleStrategy.ServerDefault, priority);
 
-    private static RxRingOptions RingOptions(IdleStrategy? idle) =>
-        idle is IdleStrategy i ? RxRingOptions.Default with { Idle = i } : RxRingOptions.Default;
+    private static RxRingOptions RingOptions(IdleStrategy? idle, DataPlanePriority? priority) =>
+        RxRingOptions.Default with { Idle = idle ?? RxRingOptions.Default.Idle, Priority = priority ?? DataPlanePriority.Default };
 
     /// <summary>
     /// The ring engine is the Linux default, so a host where it cannot run (shim not built, no Ethernet framing,

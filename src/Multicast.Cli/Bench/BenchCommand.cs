@@ -4,6 +4,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Multicast.Cli.Daemon;
+using Multicast.Linux;
 using Multicast.Cli.Lab;
 
 namespace Multicast.Cli.Bench;
@@ -19,7 +20,7 @@ public static class BenchCommand
     public const string Usage =
         "multicast bench [--members 4,32] [--engines ring,ring-raw,socket,pcap] [--systems native,kernel,ENGINES]\n" +
         "                [--rate R=20000] [--duration S=5] [--size 100] [--trial S=1] [--search-budget S=15] [--max-rate R=2000000]\n" +
-        "                [--max-queue-ms MS] [--idle adaptive|spin|yield|park[:MICROS]] [--nice N]\n" +
+        "                [--max-queue-ms MS] [--idle adaptive|spin|yield|park[:MICROS]] [--nice N|BASE:BOOST]\n" +
         "                [--out DIR=bench-results] [--keep-logs] [--quick] [--verbose]\n" +
         "  --rate: fixed rate (datagrams/s) of the latency and CPU measurement, which lasts --duration seconds; it\n" +
         "  holds for the first --members value, the others get the same member copies per second.\n" +
@@ -106,8 +107,8 @@ public sealed record BenchOptions
     /// <summary>Null: a trial passes on loss alone (the definition); else also at most this many ms still queued.</summary>
     public double? MaxQueueMs { get; init; }
     public string? Idle { get; init; }
-    /// <summary>The daemons' data-plane nice value (their --nice); null = their default.</summary>
-    public int? Nice { get; init; }
+    /// <summary>The daemons' data-plane nice values (their --nice); null = their default.</summary>
+    public DataPlanePriority? Nice { get; init; }
     public string OutDir { get; init; } = "bench-results";
     public bool Quick { get; init; }
     /// <summary>Keep the latency runs' per-datagram logs in OutDir/logs (for analysis beyond the report).</summary>
@@ -118,7 +119,7 @@ public sealed record BenchOptions
     /// <summary>What every daemon of an engine row is started with beyond its interface and engine.</summary>
     public string[] DaemonArgs() =>
         [.. Idle is null ? [] : new[] { "--idle", Idle },
-         .. Nice is int nice ? new[] { "--nice", nice.ToString(CultureInfo.InvariantCulture) } : []];
+         .. Nice is { } nice ? new[] { "--nice", nice.ToString() } : []];
 
     public IEnumerable<string> Systems => SystemsOverride ?? ["native", "kernel", .. Engines];
 

@@ -43,7 +43,7 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
                 ["members"] = new JsonArray(Options.Members.Select(m => (JsonNode)m).ToArray()),
                 ["systems"] = new JsonArray(Options.Systems.Select(s => (JsonNode)s).ToArray()),
                 ["latency_rate"] = Options.LatencyRate, ["duration_s"] = Options.Duration, ["size"] = Options.Size,
-                ["trial_s"] = Options.TrialSeconds, ["search_budget_s"] = Options.SearchBudget, ["max_queue_ms"] = Options.MaxQueueMs, ["idle"] = Options.Idle ?? "daemon defaults (server adaptive, clients park)", ["nice"] = Options.Nice, ["quick"] = Options.Quick,
+                ["trial_s"] = Options.TrialSeconds, ["search_budget_s"] = Options.SearchBudget, ["max_queue_ms"] = Options.MaxQueueMs, ["idle"] = Options.Idle ?? "daemon defaults (server adaptive, clients park)", ["nice"] = Options.Nice?.ToString() ?? "daemon defaults (ring: 0, -10 while a backlog drains; socket and pcap: -10)", ["quick"] = Options.Quick,
                 ["loss_limit_percent"] = 0.1,
             },
             ["elapsed_s"] = Math.Round(ElapsedSeconds, 1),

@@ -38,7 +38,7 @@ public static class ClientDaemon
         forwarder = new ClientForwarder(DeliveryTtl, fragmentsOnly: kernel is not null);
         forwarder.Publish(table);
         using var delivery = new RawSocketTxSlots(capacity: 64, multicastInterface: iface);
-        using IClientEngine engine = running = EngineFactory.CreateClient(options.Engine, iface, forwarder, delivery, log, options.Idle);
+        using IClientEngine engine = running = EngineFactory.CreateClient(options.Engine, iface, forwarder, delivery, log, options.Idle, options.Nice);
         engine.Apply(table);
         log.LogInformation("multic started: interface {Interface}, engine {Engine}, delivery {Delivery}, {Routes} servers from {Path}",
             iface, engine.Name, kernel is null ? DeliveryRaw : DeliveryNft, config.Routes.Count, configPath);
@@ -58,7 +58,7 @@ public static class ClientDaemon
             list: () => List(forwarder.Counters, kernel),
             stats: () => Stats(forwarder, engine, kernel).ToJsonString(),
             run: engine.Run,
-            dataPlaneNice: options.Nice ?? ThreadScheduling.DataPlaneNice);
+            dataPlaneNice: options.StartingNice);
         log.LogInformation("multic stopped");
         return 0;
     }
@@ -111,6 +111,7 @@ public static class ClientDaemon
         var counters = new JsonObject();
         foreach ((string name, long value) in forwarder.Counters.Snapshot()) counters[name] = value;
         counters["capture_drops"] = engine?.CaptureDrops ?? 0;
+        counters["priority_boosts"] = engine?.PriorityBoosts ?? 0;
         IReadOnlyDictionary<string, (long Packets, long Bytes)> inKernel = KernelCounters(kernel);
         counters["kernel_delivered"] = inKernel.Values.Sum(v => v.Packets);
         counters["kernel_delivered_bytes"] = inKernel.Values.Sum(v => v.Bytes);

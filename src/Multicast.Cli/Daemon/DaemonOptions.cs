@@ -1,4 +1,5 @@
 using Multicast.Core.Engines;
+using Multicast.Linux;
 using Multicast.Linux.Ring;
 
 namespace Multicast.Cli.Daemon;
@@ -7,9 +8,13 @@ namespace Multicast.Cli.Daemon;
 /// <param name="Engine">As given with --engine; null = the default (ring, or socket where the ring cannot run).</param>
 /// <param name="Idle">As given with --idle (adaptive|spin|yield|park[:MICROS]); null = the engine's default (ring: adaptive for the server, park for clients).</param>
 /// <param name="Delivery">Client only, as given with --delivery (nft|raw); null = nft where the kernel allows it.</param>
-/// <param name="Nice">The data-plane thread's nice value (--nice, -20..19); null = <see cref="Multicast.Linux.ThreadScheduling.DataPlaneNice"/>.</param>
-public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrategy? Idle = null, string? Delivery = null, int? Nice = null)
+/// <param name="Nice">The data-plane thread's nice values (--nice N or BASE:BOOST, -20..19); null =
+/// <see cref="DataPlanePriority.Default"/> (0, and −10 while a backlog drains; engines without a ring run at −10).</param>
+public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrategy? Idle = null, string? Delivery = null, DataPlanePriority? Nice = null)
 {
+    /// <summary>The value the daemon sets before its data plane runs: the boost (the ring loop drops to the base itself).</summary>
+    public int StartingNice => (Nice ?? DataPlanePriority.Default).Boost;
+
     /// <summary>Whether an argument of an admin command line belongs to the daemon (handed to <see cref="Parse"/>).</summary>
     public static bool IsDaemonOption(string arg) =>
         arg.StartsWith("--interface", StringComparison.Ordinal) || arg.StartsWith("--engine", StringComparison.Ordinal) ||
@@ -43,7 +48,7 @@ public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrate
                     else if (a.StartsWith("--idle=")) idle = a["--idle=".Length..];
                     else if (a.StartsWith("--delivery=")) delivery = a["--delivery=".Length..];
                     else if (a.StartsWith("--nice=")) nice = a["--nice=".Length..];
-                    else throw new UsageException($"unknown option {a} for -R (accepted: --interface IF, --engine ring|socket|pcap, --idle adaptive|spin|yield|park[:MICROS], --delivery nft|raw, --nice N)");
+                    else throw new UsageException($"unknown option {a} for -R (accepted: --interface IF, --engine ring|socket|pcap, --idle adaptive|spin|yield|park[:MICROS], --delivery nft|raw, --nice N|BASE:BOOST)");
                     break;
             }
         }
@@ -55,9 +60,11 @@ public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrate
     }
 
     /// <summary>--nice's value; also what `multicast bench --nice` checks before handing it to the daemons.</summary>
-    public static int ParseNice(string text) =>
-        int.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out int n) && n is >= -20 and <= 19
-            ? n : throw new UsageException($"option --nice: '{text}' is not a nice value in [-20, 19]");
+    public static DataPlanePriority ParseNice(string text)
+    {
+        try { return DataPlanePriority.Parse(text); }
+        catch (ArgumentException error) { throw new UsageException($"option --nice: {error.Message}"); }
+    }
 
     /// <summary>--idle's value, with IdleStrategy's message as a usage error.</summary>
     public static IdleStrategy ParseIdle(string text)

@@ -27,7 +27,7 @@ public static class ServerDaemon
             ? Multicast.Pcap.PcapDevices.DefaultWindowsInterface() : InterfaceLookup.DefaultInterface());
         var table = new FanoutTable(config, null);
         forwarder.Publish(table);
-        using IServerEngine engine = running = EngineFactory.CreateServer(options.Engine, iface, forwarder, log, options.Idle);
+        using IServerEngine engine = running = EngineFactory.CreateServer(options.Engine, iface, forwarder, log, options.Idle, options.Nice);
         engine.Apply(table);
         WarnDirectedBroadcasts(table, iface, log);
         log.LogInformation("multis started: interface {Interface}, engine {Engine}, {Groups} groups from {Path}",
@@ -44,7 +44,7 @@ public static class ServerDaemon
             list: () => List(forwarder.Counters),
             stats: () => Stats(forwarder, engine).ToJsonString(),
             run: engine.Run,
-            dataPlaneNice: options.Nice ?? ThreadScheduling.DataPlaneNice);
+            dataPlaneNice: options.StartingNice);
         log.LogInformation("multis stopped");
         return 0;
     }
@@ -79,6 +79,7 @@ public static class ServerDaemon
         var counters = new JsonObject();
         foreach ((string name, long value) in forwarder.Counters.Snapshot()) counters[name] = value;
         counters["capture_drops"] = engine?.CaptureDrops ?? 0;
+        counters["priority_boosts"] = engine?.PriorityBoosts ?? 0;
         var groups = new JsonArray();
         foreach (FanoutGroup g in forwarder.Table.Groups)
         {

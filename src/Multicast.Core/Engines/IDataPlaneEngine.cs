@@ -18,6 +18,9 @@ public interface IServerEngine : IDisposable
     /// start. Safe to call from any thread.
     /// </summary>
     long CaptureDrops => 0;
+
+    /// <summary>Times the data-plane thread raised its priority to drain a backlog (engines that switch it).</summary>
+    long PriorityBoosts => 0;
 }
 
 /// <summary>
@@ -32,6 +35,9 @@ public interface IClientEngine : IDisposable
 
     /// <summary>Packets the kernel dropped before the engine could read them, accumulated since start.</summary>
     long CaptureDrops => 0;
+
+    /// <summary>Times the data-plane thread raised its priority to drain a backlog (engines that switch it).</summary>
+    long PriorityBoosts => 0;
 }
 
 /// <summary>Names accepted by --engine.</summary>

@@ -21,6 +21,7 @@ public sealed class RingClientEngine : IClientEngine
     private readonly RxRingOptions _options;
     private readonly RxRing _rx;
     private readonly object _applyLock = new();
+    private BacklogBoost _boost;
 
     public RingClientEngine(string interfaceName, ClientForwarder forwarder, ITxSlots delivery, ILogger logger)
         : this(interfaceName, forwarder, delivery, logger, RxRingOptions.Default) { }
@@ -31,12 +32,14 @@ public sealed class RingClientEngine : IClientEngine
         _delivery = delivery;
         _logger = logger;
         _options = options;
+        _boost = new BacklogBoost(options.Priority ?? DataPlanePriority.Fixed(0));
         Interface = InterfaceInfo.Get(interfaceName);
         int linkHeader = Interface.IsEthernet ? LinkHeaderLength : 0;
         if (linkHeader == 0)
             throw new NotSupportedException($"{interfaceName}: the ring engine expects Ethernet framing; use the socket engine");
         _rx = RxRing.Open(Interface.Index, Interface.Mtu, options,
             BpfFilterBuilder.ClientCapture(forwarder.Table.Servers.ToArray(), ProxyMarker.Tos, LinkHeaderLength, forwarder.FragmentsOnly), ignoreOutgoing: true);
+        _logger.LogInformation("{Interface}: ring engine, idle {Idle}, nice {Priority}", interfaceName, options.Idle, DataPlanePriority.Describe(options.Priority));
         // The filter already requires PACKET_HOST, so a refusal only costs the kernel a clone per outgoing frame.
         if (_rx.IgnoreOutgoingStatus < 0)
             _logger.LogInformation("{Interface}: PACKET_IGNORE_OUTGOING refused (errno {Errno}); the filter drops outgoing frames",
@@ -45,6 +48,7 @@ public sealed class RingClientEngine : IClientEngine
 
     public string Name => EngineNames.Ring;
     public long CaptureDrops => _rx.Drops;
+    public long PriorityBoosts => Volatile.Read(ref _boost.Boosts);
     public InterfaceInfo Interface { get; }
     public bool IgnoresOutgoing => _rx.IgnoreOutgoingStatus == 1;
 
@@ -60,7 +64,7 @@ public sealed class RingClientEngine : IClientEngine
     public void Run(CancellationToken stop)
     {
         var handler = new Handler(_forwarder, _delivery);
-        RxLoop.Run(_rx, ref handler, _options, _logger, stop);
+        RxLoop.Run(_rx, ref handler, _options, ref _boost, _logger, stop);
         _delivery.Flush();
     }
 

@@ -25,6 +25,7 @@ public sealed class RingServerEngine : IServerEngine
     private readonly RawSocketTxSlots _slowPath;
     private readonly NextHopCache _resolver;
     private readonly object _applyLock = new();
+    private BacklogBoost _boost;
 
     public RingServerEngine(string interfaceName, ServerForwarder forwarder, ILogger logger)
         : this(interfaceName, forwarder, logger, RxRingOptions.Default) { }
@@ -34,6 +35,7 @@ public sealed class RingServerEngine : IServerEngine
         _forwarder = forwarder;
         _logger = logger;
         _options = options;
+        _boost = new BacklogBoost(options.Priority ?? DataPlanePriority.Fixed(0));
         Interface = InterfaceInfo.Get(interfaceName);
         if (!Interface.IsEthernet)
             throw new NotSupportedException($"{interfaceName}: the ring engine writes Ethernet headers; use the socket engine");
@@ -54,7 +56,7 @@ public sealed class RingServerEngine : IServerEngine
         }
         Slots = new TxRingSlots(_tx, _resolver, Interface.Mac, _slowPath);
         _resolver.Watch(AllMembers(forwarder.Table));
-        _logger.LogInformation("{Interface}: ring engine, idle {Idle}", interfaceName, options.Idle);
+        _logger.LogInformation("{Interface}: ring engine, idle {Idle}, nice {Priority}", interfaceName, options.Idle, DataPlanePriority.Describe(options.Priority));
         if (_tx.QdiscBypassStatus < 0)
             _logger.LogInformation("{Interface}: PACKET_QDISC_BYPASS refused (errno {Errno}); copies go through the qdisc",
                 interfaceName, -_tx.QdiscBypassStatus);
@@ -65,6 +67,7 @@ public sealed class RingServerEngine : IServerEngine
 
     public string Name => EngineNames.Ring;
     public long CaptureDrops => _rx.Drops;
+    public long PriorityBoosts => Volatile.Read(ref _boost.Boosts);
     public InterfaceInfo Interface { get; }
     public TxRingSlots Slots { get; }
     public NextHopCache Resolver => _resolver;
@@ -86,7 +89,7 @@ public sealed class RingServerEngine : IServerEngine
     public void Run(CancellationToken stop)
     {
         var handler = new Handler(_forwarder, Slots);
-        RxLoop.Run(_rx, ref handler, _options, _logger, stop);
+        RxLoop.Run(_rx, ref handler, _options, ref _boost, _logger, stop);
         Slots.Flush();
     }
 

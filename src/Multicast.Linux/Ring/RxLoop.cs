@@ -12,22 +12,29 @@ internal interface IFrameHandler
     void Idle();
 }
 
-/// <summary>The shared receive loop: walk → handle → release → flush, backing off (spin → yield → park, see IdleStrategy) when idle.</summary>
+/// <summary>
+/// The shared receive loop: walk → handle → release → flush, backing off (spin → yield → park, see IdleStrategy) when
+/// idle, and raising the thread's priority while a backlog drains (see BacklogBoost).
+/// </summary>
 internal static class RxLoop
 {
     public const int BatchSize = 64;
 
-    public static void Run<THandler>(RxRing rx, ref THandler handler, RxRingOptions options, ILogger logger, CancellationToken stop)
+    /// <param name="boost">The engine's boost state (its counter is read by the stats thread).</param>
+    public static void Run<THandler>(RxRing rx, ref THandler handler, RxRingOptions options, ref BacklogBoost boost, ILogger logger, CancellationToken stop)
         where THandler : struct, IFrameHandler
     {
         Span<RingFrame> frames = stackalloc RingFrame[BatchSize];
         var backoff = new IdleBackoff(options.Idle);
+        bool switching = options.Priority is { Switches: true } priority && SetNice(priority.Base, logger);
         while (!stop.IsCancellationRequested)
         {
             int n = rx.Walk(frames);
+            if (switching && boost.OnWalk(n) is int raised) switching = SetNice(raised, logger);
             if (n == 0)
             {
                 if (!backoff.ShouldPark()) continue;
+                if (switching && boost.OnPark() is int lowered) switching = SetNice(lowered, logger);
                 int r = rx.Wait(options.PollTimeoutMs);
                 if (r == 0) handler.Idle();
                 else if (r < 0) logger.LogWarning("{Error}", ShimException.FromResult(r, "RX wait").Message);
@@ -38,5 +45,14 @@ internal static class RxLoop
             rx.Release();
             handler.EndBatch();
         }
+    }
+
+    /// <summary>Applies a nice value to the calling thread; a refusal (no CAP_SYS_NICE) ends switching, said once.</summary>
+    private static bool SetNice(int nice, ILogger logger)
+    {
+        int errno = ThreadScheduling.SetCurrentThreadNice(nice);
+        if (errno == 0) return true;
+        logger.LogWarning("cannot set the data-plane thread's nice value to {Nice} (errno {Errno}); it stays where it is", nice, errno);
+        return false;
     }
 }

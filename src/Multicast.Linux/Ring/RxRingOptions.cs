@@ -24,6 +24,12 @@ public sealed record RxRingOptions
     /// </summary>
     public IdleStrategy Idle { get; init; } = IdleStrategy.Park;
 
+    /// <summary>
+    /// The loop thread's nice values: BASE while it keeps up, BOOST while a backlog drains (see DataPlanePriority).
+    /// Null leaves the thread's priority as the caller set it; the daemons' engines get theirs from EngineFactory.
+    /// </summary>
+    public DataPlanePriority? Priority { get; init; }
+
     /// <summary>How long one park lasts, so Run notices cancellation promptly.</summary>
     public int PollTimeoutMs { get; init; } = 150;
 

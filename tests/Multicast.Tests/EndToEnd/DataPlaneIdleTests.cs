@@ -29,22 +29,15 @@ public class DataPlaneIdleTests
         string config = LabConfig.Server(IPAddress.Parse("224.1.2.3"), 5000, 0, lab.Members.Select(m => m.Address));
 
         LabDaemon byDefault = lab.StartServer(lab.Source, "ring", config);
-        try { Assert.That(() => Log(byDefault), Does.Contain("idle adaptive:100").After(5000, 50)); }
+        try { Assert.That(() => E2e.ServerLog(byDefault), Does.Contain("idle adaptive:100").After(5000, 50)); }
         finally { byDefault.Stop(); }
 
         LabDaemon parking = lab.StartServer(lab.Source, "ring", config, null, "--idle", "park");
         try
         {
-            Assert.That(() => Log(parking), Does.Contain("ring engine, idle park").After(5000, 50));
-            Assert.That(Log(parking), Does.Not.Contain("idle adaptive"));
+            Assert.That(() => E2e.ServerLog(parking), Does.Contain("ring engine, idle park").After(5000, 50));
+            Assert.That(E2e.ServerLog(parking), Does.Not.Contain("idle adaptive"));
         }
         finally { parking.Stop(); }
-    }
-
-    private static string Log(LabDaemon d)
-    {
-        string path = Path.Combine(d.ConfigDir, "server_log.txt");
-        try { return File.Exists(path) ? File.ReadAllText(path) : ""; }
-        catch (IOException) { return ""; }
     }
 }

@@ -2,11 +2,15 @@ using System.Net;
 using Multicast.Cli;
 using Multicast.Cli.Daemon;
 using Multicast.Cli.Lab;
+using Multicast.Linux;
 using NUnit.Framework;
 
 namespace Multicast.Tests.EndToEnd;
 
-/// <summary>The data-plane thread's priority: nice -10 unless `--nice N` says otherwise.</summary>
+/// <summary>
+/// The data-plane thread's priority: the ring engine runs at nice 0 and raises itself to -10 while a backlog drains;
+/// engines without a ring run at -10; `--nice N` fixes the value, `--nice BASE:BOOST` sets both.
+/// </summary>
 [TestFixture]
 public class DataPlaneNiceTests
 {
@@ -14,10 +18,15 @@ public class DataPlaneNiceTests
     public void NiceIsParsedAndChecked()
     {
         Assert.That(DaemonOptions.Parse(["-R"]).Nice, Is.Null);
-        Assert.That(DaemonOptions.Parse(["-R", "--nice", "5"]).Nice, Is.EqualTo(5));
-        Assert.That(DaemonOptions.Parse(["-R", "--nice=-20"]).Nice, Is.EqualTo(-20));
+        Assert.That(DaemonOptions.Parse(["-R"]).StartingNice, Is.EqualTo(-10), "the daemon starts its thread at the boost");
+        Assert.That(DaemonOptions.Parse(["-R", "--nice", "5"]).Nice, Is.EqualTo(DataPlanePriority.Fixed(5)));
+        Assert.That(DaemonOptions.Parse(["-R", "--nice", "5"]).StartingNice, Is.EqualTo(5));
+        Assert.That(DaemonOptions.Parse(["-R", "--nice=-20"]).Nice, Is.EqualTo(DataPlanePriority.Fixed(-20)));
+        Assert.That(DaemonOptions.Parse(["-R", "--nice", "2:-5"]).Nice, Is.EqualTo(new DataPlanePriority(2, -5)));
         Assert.Throws<UsageException>(() => DaemonOptions.Parse(["-R", "--nice", "20"]));
         Assert.Throws<UsageException>(() => DaemonOptions.Parse(["-R", "--nice", "low"]));
+        Assert.That(() => DaemonOptions.Parse(["-R", "--nice", "-10:0"]),
+            Throws.TypeOf<UsageException>().With.Message.StartsWith("option --nice: ").And.Message.Contains("at or below the base"));
         Assert.That(DaemonOptions.IsDaemonOption("--nice"), Is.True, "the admin tools hand it to the daemon");
     }
 
@@ -39,6 +48,51 @@ public class DataPlaneNiceTests
             Assert.That(ThreadNices(yielding.Process.Id), Does.Not.Contain(-10));
         }
         finally { yielding.Stop(); }
+    }
+
+    [Test]
+    [Category("EndToEnd")]
+    public void TheRingThreadRaisesItsPriorityOnlyWhileABacklogDrains()
+    {
+        using VpcLab lab = E2e.CreateLab(members: 1, nonMembers: 0);
+        string config = LabConfig.Server(IPAddress.Parse("224.1.2.3"), 5000, 0, lab.Members.Select(m => m.Address));
+
+        LabDaemon byDefault = lab.StartServer(lab.Source, "ring", config);
+        try
+        {
+            Assert.That(() => E2e.ServerLog(byDefault), Does.Contain("nice 0, -10 while a backlog drains").After(5000, 50));
+            // The daemon starts the thread at the boost; the ring loop drops it to the base before the first walk.
+            Assert.That(() => ThreadNices(byDefault.Process.Id), Does.Not.Contain(-10).After(5000, 50));
+            Assert.That(byDefault.Counter("priority_boosts"), Is.Zero, "no traffic, no backlog");
+
+            Burst(lab);
+            Assert.That(() => byDefault.Counter("priority_boosts"), Is.GreaterThan(0).After(5000, 100),
+                "an unpaced burst leaves a backlog in the ring: the thread raised its priority");
+            Assert.That(() => ThreadNices(byDefault.Process.Id), Does.Not.Contain(-10).After(5000, 50),
+                "with the ring drained and the loop parked, the thread is back at the base");
+        }
+        finally { byDefault.Stop(); }
+
+        LabDaemon pinned = lab.StartServer(lab.Source, "ring", config, null, "--nice", "-10");
+        try
+        {
+            Assert.That(() => E2e.ServerLog(pinned), Does.Contain("ring engine, idle adaptive:100, nice -10").After(5000, 50));
+            Burst(lab);
+            Assert.That(() => pinned.Counter("copies_sent"), Is.EqualTo(BurstCount).After(10000, 100));
+            Assert.That(ThreadNices(pinned.Process.Id), Does.Contain(-10), "a fixed value stays");
+            Assert.That(pinned.Counter("priority_boosts"), Is.Zero, "a fixed value never switches");
+        }
+        finally { pinned.Stop(); }
+    }
+
+    private const int BurstCount = 20000;
+
+    private static void Burst(VpcLab lab)
+    {
+        LabProcess sender = lab.StartTool(lab.Source, "send", "--group", "224.1.2.3", "--port", "5000", "--count", BurstCount.ToString(),
+            "--rate", "0", "--size", "64", "--interface-ip", lab.Source.Address.ToString());
+        System.Text.Json.Nodes.JsonObject r = sender.WaitForJsonResult(TimeSpan.FromSeconds(30));
+        Assert.That(E2e.Long(r, "sent"), Is.EqualTo(BurstCount), r.ToJsonString());
     }
 
     /// <summary>Each thread's nice value: field 19 of /proc/PID/task/TID/stat, counted after the command name.</summary>

@@ -30,6 +30,14 @@ public static class E2e
     public static Dictionary<string, long> Sources(JsonObject r) =>
         r["sources"]!.AsArray().ToDictionary(s => s!["address"]!.GetValue<string>(), s => s!["count"]!.GetValue<long>());
 
+    /// <summary>A server daemon's log file so far ("" before it exists).</summary>
+    public static string ServerLog(LabDaemon d)
+    {
+        string path = Path.Combine(d.ConfigDir, "server_log.txt");
+        try { return File.Exists(path) ? File.ReadAllText(path) : ""; }
+        catch (IOException) { return ""; }
+    }
+
     /// <summary>Everything a harness needs to explain a failure: the daemons' stderr and counters.</summary>
     public static void Report(IEnumerable<LabDaemon> daemons)
     {
