@@ -5,10 +5,12 @@ namespace Multicast.Linux;
 /// <summary>
 /// The data plane is one thread; when the host is busy, every millisecond it waits for a CPU fills the capture
 /// queue, and a full queue drops datagrams. Raising its CFS weight (a negative nice value, per thread on Linux)
-/// makes the scheduler run it ahead of ordinary work without the starvation risks of a real-time policy.
+/// makes the scheduler run it ahead of ordinary work without the starvation risks of a real-time policy. The ring
+/// engine raises it only while a backlog drains (see DataPlanePriority); the others keep it raised.
 /// </summary>
 public static partial class ThreadScheduling
 {
+    /// <summary>The raised value: the ring engine's boost, the other engines' fixed value.</summary>
     public const int DataPlaneNice = -10;
 
     [LibraryImport("libc", SetLastError = true)]

@@ -117,9 +117,9 @@ internal struct IdleBackoff(IdleStrategy strategy)
             case IdleMode.Yield: spinEnd = 0; yieldEnd = window; break;
             default:
                 // Adaptive: sparse traffic (or none seen yet) parks at once; dense traffic waits up to two gaps. It
-                // yields rather than spins: the thread runs at nice -10, and a spin would hold its CPU against the
-                // sender it is waiting for whenever the two share a core (measured: p99 lower in 4 of 6 alternating
-                // pairs, equal in one; see README Performance).
+                // yields rather than spins: the thread may run at nice -10 (fixed, or while a backlog drains), and a
+                // spin would hold its CPU against the sender it is waiting for whenever the two share a core
+                // (measured: p99 lower in 4 of 6 alternating pairs, equal in one; see README Performance).
                 if (_gapAverage == 0 || _gapAverage > window) return IdleStep.Park;
                 spinEnd = 0; yieldEnd = 2 * _gapAverage; break;
         }
