@@ -4,8 +4,8 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Multicast.Cli.Daemon;
-using Multicast.Linux;
 using Multicast.Cli.Lab;
+using Multicast.Linux;
 
 namespace Multicast.Cli.Bench;
 

@@ -65,9 +65,14 @@ public class DataPlaneNiceTests
             Assert.That(() => ThreadNices(byDefault.Process.Id), Does.Not.Contain(-10).After(5000, 50));
             Assert.That(byDefault.Counter("priority_boosts"), Is.Zero, "no traffic, no backlog");
 
-            Burst(lab);
-            Assert.That(() => byDefault.Counter("priority_boosts"), Is.GreaterThan(0).After(5000, 100),
-                "an unpaced burst leaves a backlog in the ring: the thread raised its priority");
+            // An unpaced sender outruns the fan-out, so a burst leaves a backlog in the ring; a machine fast enough to
+            // keep up with one burst gets two more before the test calls it a failure.
+            for (int burst = 0; burst < 3 && byDefault.Counter("priority_boosts") == 0; burst++)
+            {
+                Burst(lab);
+                Thread.Sleep(1500); // the stats file is rewritten every second
+            }
+            Assert.That(byDefault.Counter("priority_boosts"), Is.GreaterThan(0), "a backlog raised the thread's priority");
             Assert.That(() => ThreadNices(byDefault.Process.Id), Does.Not.Contain(-10).After(5000, 50),
                 "with the ring drained and the loop parked, the thread is back at the base");
         }
