@@ -61,8 +61,10 @@ public readonly record struct DataPlanePriority(int Base, int Boost)
 /// keeps finding frames keeps its boost until the burst is over, and one switch costs a setpriority call, so the
 /// decision never flaps per datagram. Returns the nice value to apply, or null for no change.
 /// </summary>
-public struct BacklogBoost(DataPlanePriority priority)
+/// <param name="priority">Null: the loop leaves the thread's priority as its caller set it (never switches).</param>
+public struct BacklogBoost(DataPlanePriority? priority)
 {
+    private readonly DataPlanePriority _priority = priority ?? default;
     private bool _boosted;
 
     /// <summary>Times the priority was raised; written by the loop's thread only.</summary>
@@ -70,18 +72,23 @@ public struct BacklogBoost(DataPlanePriority priority)
 
     public readonly bool Boosted => _boosted;
 
+    /// <summary>Whether this loop switches at all; if so it starts at <see cref="Base"/>.</summary>
+    public readonly bool Switches => _priority.Switches;
+
+    public readonly int Base => _priority.Base;
+
     public int? OnWalk(int frames)
     {
-        if (_boosted || !priority.Switches || frames < DataPlanePriority.BacklogFrames) return null;
+        if (_boosted || !_priority.Switches || frames < DataPlanePriority.BacklogFrames) return null;
         _boosted = true;
         Boosts++;
-        return priority.Boost;
+        return _priority.Boost;
     }
 
     public int? OnPark()
     {
         if (!_boosted) return null;
         _boosted = false;
-        return priority.Base;
+        return _priority.Base;
     }
 }

@@ -32,7 +32,7 @@ public sealed class RingClientEngine : IClientEngine
         _delivery = delivery;
         _logger = logger;
         _options = options;
-        _boost = new BacklogBoost(options.Priority ?? DataPlanePriority.Fixed(0));
+        _boost = new BacklogBoost(options.Priority);
         Interface = InterfaceInfo.Get(interfaceName);
         int linkHeader = Interface.IsEthernet ? LinkHeaderLength : 0;
         if (linkHeader == 0)

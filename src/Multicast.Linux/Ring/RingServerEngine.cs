@@ -35,7 +35,7 @@ public sealed class RingServerEngine : IServerEngine
         _forwarder = forwarder;
         _logger = logger;
         _options = options;
-        _boost = new BacklogBoost(options.Priority ?? DataPlanePriority.Fixed(0));
+        _boost = new BacklogBoost(options.Priority);
         Interface = InterfaceInfo.Get(interfaceName);
         if (!Interface.IsEthernet)
             throw new NotSupportedException($"{interfaceName}: the ring engine writes Ethernet headers; use the socket engine");

@@ -20,13 +20,13 @@ internal static class RxLoop
 {
     public const int BatchSize = 64;
 
-    /// <param name="boost">The engine's boost state (its counter is read by the stats thread).</param>
+    /// <param name="boost">The engine's boost state, built from its options' Priority (its counter is read by the stats thread).</param>
     public static void Run<THandler>(RxRing rx, ref THandler handler, RxRingOptions options, ref BacklogBoost boost, ILogger logger, CancellationToken stop)
         where THandler : struct, IFrameHandler
     {
         Span<RingFrame> frames = stackalloc RingFrame[BatchSize];
         var backoff = new IdleBackoff(options.Idle);
-        bool switching = options.Priority is { Switches: true } priority && SetNice(priority.Base, logger);
+        bool switching = boost.Switches && SetNice(boost.Base, logger);
         while (!stop.IsCancellationRequested)
         {
             int n = rx.Walk(frames);
