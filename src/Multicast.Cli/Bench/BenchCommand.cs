@@ -19,11 +19,12 @@ public static class BenchCommand
 {
     public const string Usage =
         "multicast bench [--members 4,32] [--engines ring,ring-raw,socket,pcap] [--systems native,kernel,ENGINES]\n" +
-        "                [--rate R=20000] [--duration S=5] [--size 100] [--trial S=1] [--search-budget S=15] [--max-rate R=2000000]\n" +
+        "                [--rate R=20000] [--sweep R,R,...] [--duration S=5] [--size 100] [--trial S=1] [--search-budget S=15] [--max-rate R=2000000]\n" +
         "                [--max-queue-ms MS] [--idle adaptive|spin|yield|park[:MICROS]] [--nice N|BASE:BOOST]\n" +
         "                [--out DIR=bench-results] [--keep-logs] [--quick] [--verbose]\n" +
         "  --rate: fixed rate (datagrams/s) of the latency and CPU measurement, which lasts --duration seconds; it\n" +
-        "  holds for the first --members value, the others get the same member copies per second.\n" +
+        "  holds for the first --members value, the others get the same member copies per second. --sweep adds\n" +
+        "  latency runs at more rates (scaled the same way), to show the rate up to which each system's tail holds.\n" +
         "  The lossless rate (< 0.1 % loss over all members) is searched by doubling then bisection, each trial\n" +
         "  lasting --trial seconds, within --search-budget seconds per system; --max-queue-ms also fails a trial with\n" +
         "  more than MS ms of it still queued when the sender finished (a rate a deep queue absorbed, not delivered).\n" +
@@ -98,6 +99,8 @@ public sealed record BenchOptions
     public string[] Engines { get; init; } = ["ring", "ring-raw", "socket", "pcap"];
     public string[]? SystemsOverride { get; init; }
     public double LatencyRate { get; init; } = 20_000;
+    /// <summary>More latency rates (for the first member count) measured after the main one: p99 against rate.</summary>
+    public double[] SweepRates { get; init; } = [];
     public double Duration { get; init; } = 5;
     public int Size { get; init; } = 100;
     public double TrialSeconds { get; init; } = 1;
@@ -128,7 +131,13 @@ public sealed record BenchOptions
     /// members is 2,500/s at 32): 20,000/s to 32 members is past what any system here delivers, so its "latency"
     /// would only measure how long a saturated queue grew during the run.
     /// </summary>
-    public double LatencyRateFor(int members) => Math.Max(100, Math.Round(LatencyRate * Members[0] / members));
+    public double LatencyRateFor(int members) => ScaledRate(LatencyRate, members);
+
+    /// <summary>The --sweep rates for this member count, scaled like --rate, without the main rate itself.</summary>
+    public double[] SweepRatesFor(int members) =>
+        SweepRates.Select(r => ScaledRate(r, members)).Where(r => r != LatencyRateFor(members)).Distinct().Order().ToArray();
+
+    private double ScaledRate(double rate, int members) => Math.Max(100, Math.Round(rate * Members[0] / members));
 
     public static BenchOptions Parse(string[] args)
     {
@@ -155,6 +164,7 @@ public sealed record BenchOptions
                 "--engines" or "--engine" => o with { Engines = v.Split(',', StringSplitOptions.RemoveEmptyEntries) },
                 "--systems" => o with { SystemsOverride = v.Split(',', StringSplitOptions.RemoveEmptyEntries) },
                 "--rate" => o with { LatencyRate = Num(a, v, 100, 5_000_000) },
+                "--sweep" => o with { SweepRates = v.Split(',').Select(s => Num(a, s, 100, 5_000_000)).ToArray() },
                 "--duration" => o with { Duration = Num(a, v, 0.2, 600) },
                 "--size" => o with { Size = (int)Num(a, v, 24, 1400) },
                 "--trial" => o with { TrialSeconds = Num(a, v, 0.1, 60) },
@@ -219,6 +229,10 @@ public sealed class BenchRow
     public long? GcGen1 { get; set; }
     public long? GcGen2 { get; set; }
     public long? AllocatedBytes { get; set; }
+    /// <summary>Where the machine's CPU went while the latency run sent.</summary>
+    public CpuBudget? Budget { get; set; }
+    /// <summary>The --sweep runs: the same measurement at other rates (each with its LatencyRate), in rising rate.</summary>
+    public List<BenchRow> Sweep { get; } = new();
 
     public string Summary() => Error is not null
         ? $"FAILED: {Error}"
@@ -251,6 +265,7 @@ public sealed class BenchRow
             ["gc_gen0"] = GcGen0, ["gc_gen1"] = GcGen1, ["gc_gen2"] = GcGen2,
             ["allocated_bytes"] = AllocatedBytes,
         };
+        Budget?.AddTo(o);
         var trials = new JsonArray();
         foreach (JsonObject t in TrialLog) trials.Add(t.DeepClone());
         o["trials"] = trials;

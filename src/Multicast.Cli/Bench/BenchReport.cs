@@ -33,6 +33,7 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
             j["p99_vs_kernel"] = Ratio(r.P99Us, k?.P99Us);
             j["schedule_p99_vs_native"] = Ratio(r.FromSchedule?.P99Us ?? double.NaN, n?.FromSchedule?.P99Us);
             j["interface_p99_vs_native"] = Ratio(r.ToInterface?.P99Us ?? double.NaN, n?.ToInterface?.P99Us);
+            if (r.Sweep.Count > 0) j["sweep"] = new JsonArray(RatePoints(r).Select(p => (JsonNode)SweepPointJson(r, p)).ToArray());
             rows.Add(j);
         }
         return new JsonObject
@@ -43,13 +44,39 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
                 ["members"] = new JsonArray(Options.Members.Select(m => (JsonNode)m).ToArray()),
                 ["systems"] = new JsonArray(Options.Systems.Select(s => (JsonNode)s).ToArray()),
                 ["latency_rate"] = Options.LatencyRate, ["duration_s"] = Options.Duration, ["size"] = Options.Size,
-                ["trial_s"] = Options.TrialSeconds, ["search_budget_s"] = Options.SearchBudget, ["max_queue_ms"] = Options.MaxQueueMs, ["idle"] = Options.Idle ?? "daemon defaults (server adaptive, clients park)", ["nice"] = Options.Nice?.ToString() ?? "daemon defaults (ring: 0, -10 while a backlog drains; socket and pcap: -10)", ["quick"] = Options.Quick,
+                ["trial_s"] = Options.TrialSeconds, ["sweep_rates"] = new JsonArray(Options.SweepRates.Select(r => (JsonNode)r).ToArray()), ["search_budget_s"] = Options.SearchBudget, ["max_queue_ms"] = Options.MaxQueueMs, ["idle"] = Options.Idle ?? "daemon defaults (server adaptive, clients park)", ["nice"] = Options.Nice?.ToString() ?? "daemon defaults (ring: 0, -10 while a backlog drains; socket and pcap: -10)", ["quick"] = Options.Quick,
                 ["loss_limit_percent"] = 0.1,
             },
             ["elapsed_s"] = Math.Round(ElapsedSeconds, 1),
             ["rows"] = rows,
         };
     }
+
+    /// <summary>A row's latency runs in rising rate: its main run and its --sweep runs.</summary>
+    private static IEnumerable<BenchRow> RatePoints(BenchRow r) => r.Sweep.Append(r).OrderBy(p => p.LatencyRate);
+
+    /// <summary>Native's run at the same member count and rate as <paramref name="point"/> (a point of row <paramref name="r"/>).</summary>
+    private BenchRow? NativeAt(BenchRow r, BenchRow point) =>
+        Baseline(r, "native") is BenchRow n ? RatePoints(n).FirstOrDefault(p => p.LatencyRate == point.LatencyRate) : null;
+
+    private JsonObject SweepPointJson(BenchRow r, BenchRow p)
+    {
+        var j = new JsonObject
+        {
+            ["latency_rate"] = p.LatencyRate, ["latency_loss_percent"] = Math.Round(p.LatencyLossPercent, 4),
+            ["p50_us"] = p.P50Us, ["p99_us"] = p.P99Us, ["p999_us"] = p.P999Us,
+            ["schedule_p99_us"] = p.FromSchedule?.P99Us, ["interface_p99_us"] = p.ToInterface?.P99Us,
+            ["p99_vs_native"] = Ratio(p.P99Us, NativeAt(r, p)?.P99Us),
+        };
+        p.Budget?.AddTo(j);
+        return j;
+    }
+
+    /// <summary>"5000/s 110 µs 1.59× (93 %)": a rate, its p99, that against native's at the rate, the machine's busy %.</summary>
+    private string SweepPoint(BenchRow r, BenchRow p) =>
+        string.Create(CultureInfo.InvariantCulture, $"{p.LatencyRate:0}/s {p.P99Us:0} µs") +
+        (Ratio(p.P99Us, NativeAt(r, p)?.P99Us) is double v ? string.Create(CultureInfo.InvariantCulture, $" {v:0.00}×") : "") +
+        (p.Budget is { } b ? string.Create(CultureInfo.InvariantCulture, $" ({b.MachinePercent:0} %)") : "");
 
     /// <summary>One more latency view, one line per row that has it, with its p99 against native's in the same view.</summary>
     private void LatencyView(StringBuilder sb, string title, Func<BenchRow, MemberLatency?> view)
@@ -97,6 +124,18 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
             r => r.FromSchedule);
         LatencyView(sb, "latency to the members' interfaces (kernel receive timestamp; without the member host's own stack and the receiver's wait for a CPU):",
             r => r.ToInterface);
+        if (Rows.Any(r => r.Error is null && r.Budget is not null))
+        {
+            sb.AppendLine("CPU while the latency run sent (% of one core over the sender's run; rest = kernel threads and softirq charged to none of these; stolen = taken by the hypervisor):");
+            foreach (BenchRow r in Rows.Where(r => r.Error is null && r.Budget is not null))
+                sb.AppendLine(CultureInfo.InvariantCulture, $"{r.Members,7} {r.System,-8} {r.Budget}");
+        }
+        if (Rows.Any(r => r.Error is null && r.Sweep.Count > 0))
+        {
+            sb.AppendLine("p99 by rate (--sweep; × native's p99 at the same rate, and the machine's busy % of its cores × 100):");
+            foreach (BenchRow r in Rows.Where(r => r.Error is null && r.Sweep.Count > 0))
+                sb.AppendLine(CultureInfo.InvariantCulture, $"{r.Members,7} {r.System,-8} {string.Join("  ", RatePoints(r).Select(p => SweepPoint(r, p)))}");
+        }
         if (Rows.Any(r => r.Error is null && r.TailCauses is not null))
         {
             sb.AppendLine(CultureInfo.InvariantCulture,
@@ -118,6 +157,7 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
         "members", "system", "error", "lossless_rate", "lossless_backlog_ms", "member_deliveries_per_s", "sender_bound", "latency_rate", "latency_loss_percent",
         "p50_us", "p99_us", "p999_us", "schedule_p50_us", "schedule_p99_us", "schedule_p999_us", "interface_p50_us", "interface_p99_us", "interface_p999_us",
         "cpu_seconds", "cpu_s_per_million_copies", "gc_gen0", "gc_gen1", "gc_gen2", "allocated_bytes",
+        "machine_busy_percent", "cpus", "sender_cpu_percent", "receivers_cpu_percent", "proxy_cpu_percent", "rest_cpu_percent", "stolen_cpu_percent",
         "throughput_vs_native", "throughput_vs_kernel", "p99_vs_native", "p99_vs_kernel", "schedule_p99_vs_native", "interface_p99_vs_native",
     ];
 

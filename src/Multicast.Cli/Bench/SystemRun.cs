@@ -26,6 +26,12 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
         {
             Search(row);
             Latency(row);
+            foreach (double rate in o.SweepRatesFor(row.Members))
+            {
+                var point = new BenchRow { System = system, Members = row.Members, LatencyRate = rate };
+                Latency(point, sweep: true);
+                row.Sweep.Add(point);
+            }
         }
         finally
         {
@@ -248,20 +254,21 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
 
     // ------------------------------------------------------------------------------------------------ latency and cost
 
-    private void Latency(BenchRow row)
+    /// <summary>One latency run at row.LatencyRate; a sweep point's logs are kept apart from the main run's.</summary>
+    private void Latency(BenchRow row, bool sweep = false)
     {
         long count = Math.Max(100, (long)(row.LatencyRate * o.Duration));
         _nextSeq = 0; // fresh receivers expect [0, count)
         List<LabProcess> receivers = StartReceivers(count, o.Duration, logLatency: true);
-        if (_daemons.Count > 0) _gcBefore = _daemons.Select(ReadProcessStats).ToArray();
-        double[] cpuBefore = _daemons.Select(d => CpuSeconds(d.Process.Id)).ToArray();
+        if (_daemons.Count > 0 && _gcBefore is null) _gcBefore = _daemons.Select(ReadProcessStats).ToArray();
+        double[] cpuBefore = _daemons.Select(d => CpuTime.OfProcess(d.Process.Id)).ToArray();
         string latenessLog = Path.Combine(lab.Source.WorkDir, "lateness.bin");
         JsonObject sent = Send(row.LatencyRate, count, latenessLog);
         // A sender that lost the CPU catches up in a burst, which queues behind a proxy but not behind native delivery.
         row.SenderMaxLateUs = (double?)sent["max_late_us"];
         if (o.Verbose) say($"    latency sender: {sent.ToJsonString()}");
         List<JsonObject> results = receivers.Select(r => r.WaitForJsonResult(TimeSpan.FromSeconds(o.Duration + 90))).ToList();
-        double[] cpuAfter = _daemons.Select(d => CpuSeconds(d.Process.Id)).ToArray();
+        double[] cpuAfter = _daemons.Select(d => CpuTime.OfProcess(d.Process.Id)).ToArray();
         long unique = results.Sum(r => (long)r["unique"]!);
         if (o.Verbose) foreach (JsonObject r in results) say($"    latency receiver: {r.ToJsonString()}");
         row.LatencyLossPercent = 100.0 * (1 - (double)unique / (count * receivers.Count));
@@ -277,13 +284,17 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
             row.TailCauses = TailBreakdown.Compute(lateness, latency, row.LatencyRate, arrival);
             row.FromSchedule = MemberLatency.FromSchedule(lateness, latency);
             row.ToInterface = MemberLatency.Of(arrival);
-            if (o.KeepLogs) KeepLogs(row, latenessLog);
+            if (o.KeepLogs) KeepLogs(row, latenessLog, sweep);
             if (o.Verbose) say($"    p99 causes: {row.TailCauses}; from the schedule: {row.FromSchedule}; to the interfaces: {row.ToInterface}");
         }
         catch (IOException e)
         {
             say($"    no p99 causes: {e.Message}"); // the figures above stand without them
         }
+        double? proxyCpu = IsEngine ? cpuAfter.Zip(cpuBefore, (a, b) => a - b).Sum() : null;
+        if ((double?)sent["machine_busy_cpu_s"] is double busy)
+            row.Budget = CpuBudget.From((double)sent["elapsed_ms"]! / 1000, (double)sent["loop_cpu_s"]!,
+                results.Sum(r => (double?)r["cpu_s"] ?? 0), proxyCpu, busy, (double?)sent["machine_steal_cpu_s"] ?? 0, (int)sent["machine_cpus"]!);
         if (IsEngine)
         {
             row.CpuSeconds = Math.Round(cpuAfter.Zip(cpuBefore, (a, b) => a - b).Sum(), 3);
@@ -294,9 +305,9 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
     }
 
     /// <summary>Copies the latency run's logs out of the lab (whose directory goes with it) into OUT/logs/MEMBERS-SYSTEM.</summary>
-    private void KeepLogs(BenchRow row, string latenessLog)
+    private void KeepLogs(BenchRow row, string latenessLog, bool sweep)
     {
-        string dir = Path.Combine(o.OutDir, "logs", $"{row.Members}-{row.System}");
+        string dir = Path.Combine(o.OutDir, "logs", $"{row.Members}-{row.System}" + (sweep ? string.Create(CultureInfo.InvariantCulture, $"-{row.LatencyRate:0}") : ""));
         Directory.CreateDirectory(dir);
         File.Copy(latenessLog, Path.Combine(dir, "lateness.bin"), overwrite: true);
         foreach (LabHost m in lab.Members)
@@ -328,19 +339,5 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
             catch (Exception e) when (e is IOException or System.Text.Json.JsonException) { Thread.Sleep(50); }
         }
         return null;
-    }
-
-    /// <summary>utime + stime of a process from /proc (the counter the daemons report as process.cpu_seconds).</summary>
-    internal static double CpuSeconds(int pid)
-    {
-        try
-        {
-            string stat = File.ReadAllText($"/proc/{pid}/stat");
-            string[] f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            // After "pid (comm) ": state is field 3, utime field 14, stime field 15.
-            long ticks = long.Parse(f[11], CultureInfo.InvariantCulture) + long.Parse(f[12], CultureInfo.InvariantCulture);
-            return ticks / 100.0;
-        }
-        catch (Exception e) when (e is IOException or FormatException or IndexOutOfRangeException) { return 0; }
     }
 }

@@ -101,6 +101,7 @@ internal static class RecvTool
         long startTs = Stopwatch.GetTimestamp();
         long lastTs = startTs;
         long completeTs = 0;
+        TimeSpan? firstCpu = null;
         string reason = "timeout";
         while (true)
         {
@@ -160,6 +161,7 @@ internal static class RecvTool
             }
             long nowNs = WallClock.NowNs();
             lastTs = Stopwatch.GetTimestamp();
+            if (firstCpu is null) firstCpu = Environment.CpuUsage.TotalTime; // once: CPU from the first datagram on
             stats.Record(buffer.AsSpan(0, n), scratch, srcIp, srcPort, nowNs, arrivalNs);
             if (completeTs == 0 && expect > 0 && stats.Unique >= expect) completeTs = lastTs;
         }
@@ -170,6 +172,8 @@ internal static class RecvTool
         JsonObject result = stats.ToJson(group, port, bind, reason, Ms(Stopwatch.GetTimestamp() - startTs));
         // Shows the hot loop stays allocation-free (off Linux, bind=any pays one EndPoint per datagram for the destination address).
         result["loop_allocated_bytes"] = loopAllocated;
+        // From the first datagram to exit (the linger after the last one blocks in receive and costs next to nothing).
+        result["cpu_s"] = firstCpu is TimeSpan c ? Math.Round((Environment.CpuUsage.TotalTime - c).TotalSeconds, 3) : 0;
         Console.Out.WriteLine(result.ToJsonString());
         return 0;
     }

@@ -53,6 +53,10 @@ internal static class SendTool
         long sent = 0, errors = 0, maxLate = 0, maxLateIndex = 0;
         string? firstError = null;
         Pacer.Prepare();
+        // What the sending took of this process and of the whole machine: the bench sets them side by side per system.
+        MachineCpu? machineBefore = CpuTime.OfMachine();
+        long machineFrom = Stopwatch.GetTimestamp();
+        TimeSpan cpuBefore = Environment.CpuUsage.TotalTime;
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         long start = Stopwatch.GetTimestamp();
         double ticksPerPacket = rate > 0 ? Stopwatch.Frequency / rate : 0;
@@ -83,6 +87,9 @@ internal static class SendTool
         }
         double elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
         long loopAllocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        double loopCpu = (Environment.CpuUsage.TotalTime - cpuBefore).TotalSeconds;
+        MachineCpu? machine = CpuTime.OfMachine() - machineBefore;
+        double machineWall = Stopwatch.GetElapsedTime(machineFrom).TotalSeconds;
         if (latenessLog is not null) ToolLog.Write(latenessLog, lateness);
 
         var local = (IPEndPoint?)socket.LocalEndPoint;
@@ -102,6 +109,11 @@ internal static class SendTool
             ["rate_achieved"] = elapsed > 0 ? Math.Round(sent / elapsed, 1) : 0,
             ["elapsed_ms"] = Math.Round(elapsed * 1000, 1),
             ["loop_allocated_bytes"] = loopAllocated,
+            ["loop_cpu_s"] = Math.Round(loopCpu, 3),
+            // Every CPU's busy (and stolen) seconds while the loop ran, whoever spent them; null off Linux.
+            ["machine_busy_cpu_s"] = machine is { } m ? Math.Round(m.BusySeconds(machineWall), 2) : null,
+            ["machine_steal_cpu_s"] = machine is { } ms ? Math.Round(ms.StealSeconds, 2) : null,
+            ["machine_cpus"] = Environment.ProcessorCount,
             // Worst lateness against the schedule: pacing catches up afterwards, so this bounds the burstiness.
             ["max_late_us"] = Math.Round(maxLate * 1e6 / Stopwatch.Frequency, 1),
             ["max_late_seq"] = firstSeq + (ulong)maxLateIndex,

@@ -50,7 +50,7 @@ public class BenchSmokeTests
         try
         {
             // Tiny settings: 2 members, short trials, a small search budget (the whole run stays well under 40 s).
-            BenchOptions o = BenchOptions.Parse(["--quick", "--out", outDir, "--search-budget", "2", "--duration", "0.6", "--keep-logs"]);
+            BenchOptions o = BenchOptions.Parse(["--quick", "--out", outDir, "--search-budget", "2", "--duration", "0.6", "--keep-logs", "--sweep", "2000"]);
             BenchReport report = BenchCommand.Execute(o, line => TestContext.Progress.WriteLine(line));
             report.Write(outDir, line => TestContext.Progress.WriteLine(line));
 
@@ -80,6 +80,18 @@ public class BenchSmokeTests
                 double placed = (double)causes["after_sender_stall_percent"]! + (double)causes["shared_path_percent"]! + (double)causes["at_member_percent"]!;
                 Assert.That(placed, Is.EqualTo(100).Within(0.2), name);
                 bool engine = name is not ("native" or "kernel");
+                // Where the CPU went: the sender and the receivers always worked, the proxy only for an engine, and
+                // the machine (2 cores or more) worked at least as much as the sender alone.
+                double machine = (double)r["machine_busy_percent"]!, sender = (double)r["sender_cpu_percent"]!;
+                Assert.That(sender, Is.GreaterThan(0).And.LessThanOrEqualTo(105), name);
+                Assert.That((double)r["receivers_cpu_percent"]!, Is.GreaterThan(0), name);
+                Assert.That(machine, Is.GreaterThanOrEqualTo(sender * 0.8).And.LessThanOrEqualTo(100 * (int)r["cpus"]! + 5), name);
+                Assert.That(r["proxy_cpu_percent"] is null, Is.EqualTo(!engine), name);
+                // --sweep 2000: a second latency run below the main 5,000/s, listed in rising rate with its own p99.
+                JsonArray sweep = r["sweep"]!.AsArray();
+                Assert.That(sweep.Select(p => (double)p!["latency_rate"]!), Is.EqualTo(new double[] { 2000, 5000 }), name);
+                Assert.That((double)sweep[0]!["p99_us"]!, Is.GreaterThan(0), name);
+                Assert.That((double)sweep[0]!["latency_loss_percent"]!, Is.LessThan(50), name);
                 Assert.That(r["cpu_s_per_million_copies"] is null, Is.EqualTo(!engine), name);
                 Assert.That(r["gc_gen0"] is null, Is.EqualTo(!engine), name);
             }

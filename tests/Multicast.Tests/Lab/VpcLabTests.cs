@@ -56,9 +56,14 @@ public class VpcLabTests
         const int count = 500;
         LabProcess recv = lab.StartReceiver(member, "--group", Group.ToString(), "--port", "5104", "--interface-ip", member.Address.ToString(),
             "--expect", count.ToString(), "--idle-ms", "1500", "--latency-log", latencyLog, "--arrival-log", arrivalLog);
-        lab.StartTool(lab.Source, "send", "--group", Group.ToString(), "--port", "5104", "--count", count.ToString(),
+        JsonObject sent = lab.StartTool(lab.Source, "send", "--group", Group.ToString(), "--port", "5104", "--count", count.ToString(),
             "--rate", "5000", "--interface-ip", lab.Source.Address.ToString()).WaitForJsonResult(TimeSpan.FromSeconds(30));
         JsonObject r = recv.WaitForJsonResult(TimeSpan.FromSeconds(30));
+        // The CPU both sides spent on the traffic, for the bench's budget: some, and not more than the machine has.
+        double sendSeconds = (double)sent["elapsed_ms"]! / 1000;
+        Assert.That((double)sent["loop_cpu_s"]!, Is.GreaterThan(0).And.LessThanOrEqualTo(sendSeconds * 1.1 + 0.01), sent.ToJsonString());
+        Assert.That((double)sent["machine_busy_cpu_s"]!, Is.GreaterThanOrEqualTo(0).And.LessThanOrEqualTo(sendSeconds * (int)sent["machine_cpus"]! + 0.05), sent.ToJsonString());
+        Assert.That((double)r["cpu_s"]!, Is.GreaterThan(0), r.ToJsonString());
         Assert.That(E2e.Long(r, "unique"), Is.EqualTo(count), r.ToJsonString());
         Assert.That((long)r["arrival_latency_us"]!["count"]!, Is.EqualTo(count), "every datagram carried the kernel's receive timestamp");
         Assert.That((long)r["loop_allocated_bytes"]!, Is.LessThan(8 * 1024), "recvmsg into pinned buffers: nothing allocated per datagram");
