@@ -295,9 +295,9 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
         if ((double?)sent["machine_busy_cpu_s"] is double busy)
             row.Budget = CpuBudget.From((double)sent["elapsed_ms"]! / 1000, (double)sent["loop_cpu_s"]!,
                 results.Sum(r => (double?)r["cpu_s"] ?? 0), proxyCpu, busy, (double?)sent["machine_steal_cpu_s"] ?? 0, (int)sent["machine_cpus"]!);
-        if (IsEngine)
+        if (proxyCpu is double proxy)
         {
-            row.CpuSeconds = Math.Round(cpuAfter.Zip(cpuBefore, (a, b) => a - b).Sum(), 3);
+            row.CpuSeconds = Math.Round(proxy, 3);
             row.CpuServerSeconds = Math.Round(cpuAfter[0] - cpuBefore[0], 3); // _daemons[0] is the server
             row.CpuClientsSeconds = Math.Round(row.CpuSeconds.Value - row.CpuServerSeconds.Value, 3);
             row.CpuSecondsPerMillionCopies = unique > 0 ? row.CpuSeconds / (unique / 1e6) : null;
