@@ -280,6 +280,30 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
         var multi = new Multiplot();
         multi.Reset(latency);
         multi.AddPlot(throughput);
-        multi.SavePng(path, Math.Max(900, 150 * ok.Count), 1000);
+        Plot? sweep = SweepPlot(ok);
+        if (sweep is not null) multi.AddPlot(sweep);
+        multi.SavePng(path, Math.Max(900, 150 * ok.Count), sweep is null ? 1000 : 1500);
+    }
+
+    /// <summary>With --sweep: p99 against rate, one line per system at the first member count (log scale), or null.</summary>
+    private Plot? SweepPlot(List<BenchRow> ok)
+    {
+        List<BenchRow> rows = ok.Where(r => r.Members == Options.Members[0] && r.Sweep.Count > 0).ToList();
+        if (rows.Count == 0) return null;
+        var plot = new Plot();
+        foreach (BenchRow r in rows)
+        {
+            BenchRow[] points = RatePoints(r).Where(p => p.P99Us > 0 && double.IsFinite(p.P99Us)).ToArray();
+            var line = plot.Add.Scatter(points.Select(p => p.LatencyRate).ToArray(), points.Select(p => Math.Log10(p.P99Us)).ToArray());
+            line.LegendText = r.System;
+            line.LineWidth = r.System is "native" or "ring" ? 3 : 1.5f;
+        }
+        double top = Math.Max(3, Math.Ceiling(rows.SelectMany(RatePoints).Select(p => p.P99Us).Where(v => v > 0 && double.IsFinite(v)).Select(Math.Log10).DefaultIfEmpty(3).Max() + 0.3));
+        double[] ticks = Enumerable.Range(1, (int)top).Select(i => (double)i).ToArray();
+        plot.Axes.Left.SetTicks(ticks, ticks.Select(t => Math.Pow(10, t).ToString("#,0", CultureInfo.InvariantCulture).Replace(',', ' ')).ToArray());
+        plot.Axes.SetLimitsY(1, top + 0.2);
+        plot.Title($"p99 one-way latency against rate, {Options.Members[0]} members, µs (log scale; x: datagrams/s)");
+        plot.ShowLegend(Alignment.UpperLeft);
+        return plot;
     }
 }

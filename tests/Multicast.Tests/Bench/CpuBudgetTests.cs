@@ -97,5 +97,29 @@ public class CpuBudgetTests
         Assert.That(column, Is.GreaterThan(0), csv[0]);
         Assert.That(csv[2].Split(',')[column], Is.EqualTo("30"), "ring's proxy share in its CSV row");
         Assert.That(csv[1].Split(',')[column], Is.Empty, "native has no proxy");
+
+        // The PNG gets a third panel, p99 against rate: the image is taller than the two-panel one.
+        string png = Path.Combine(Path.GetTempPath(), $"mc-sweep-{Environment.ProcessId}.png");
+        try
+        {
+            report.DrawPng(png);
+            Assert.That(PngHeight(png), Is.EqualTo(1500));
+            native.Sweep.Clear();
+            ring.Sweep.Clear();
+            report.DrawPng(png);
+            Assert.That(PngHeight(png), Is.EqualTo(1000), "without --sweep, the two panels only");
+        }
+        finally
+        {
+            File.Delete(png);
+        }
+    }
+
+    /// <summary>The height field of a PNG's IHDR chunk (bytes 20..23, big-endian).</summary>
+    private static int PngHeight(string path)
+    {
+        byte[] head = File.ReadAllBytes(path)[..24];
+        Assert.That(head[1..4], Is.EqualTo("PNG"u8.ToArray()), "a PNG file");
+        return System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(head.AsSpan(20, 4));
     }
 }
