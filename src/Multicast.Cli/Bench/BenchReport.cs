@@ -249,9 +249,7 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
             bp.LegendText = series[s].Name;
         }
         latency.Title($"One-way latency at {LatencyRates()} ({Options.Size} B payload), µs (log scale)");
-        double top = Math.Max(3, Math.Ceiling(ok.Select(r => r.P999Us).Where(v => v > 0 && double.IsFinite(v)).Select(Math.Log10).DefaultIfEmpty(3).Max() + 0.3));
-        double[] ticks = Enumerable.Range(1, (int)top).Select(i => (double)i).ToArray();
-        latency.Axes.Left.SetTicks(ticks, ticks.Select(t => Math.Pow(10, t).ToString("#,0", CultureInfo.InvariantCulture).Replace(',', ' ')).ToArray());
+        double top = LogAxis(latency, ok.Select(r => r.P999Us));
         latency.Axes.Bottom.SetTicks(positions, labels);
         latency.Axes.SetLimitsY(0, top + 0.2);
         latency.Axes.SetLimitsX(-0.6, ok.Count - 0.4);
@@ -285,6 +283,18 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
         multi.SavePng(path, Math.Max(900, 150 * ok.Count), sweep is null ? 1000 : 1500);
     }
 
+    /// <summary>
+    /// Labels the left axis of a plot whose values are drawn as log10 with plain numbers at each decade (10, 100,
+    /// 1 000, ...), up to the decade above the largest of <paramref name="values"/>; returns that top, in log10.
+    /// </summary>
+    private static double LogAxis(Plot plot, IEnumerable<double> values)
+    {
+        double top = Math.Max(3, Math.Ceiling(values.Where(v => v > 0 && double.IsFinite(v)).Select(Math.Log10).DefaultIfEmpty(3).Max() + 0.3));
+        double[] ticks = Enumerable.Range(1, (int)top).Select(i => (double)i).ToArray();
+        plot.Axes.Left.SetTicks(ticks, ticks.Select(t => Math.Pow(10, t).ToString("#,0", CultureInfo.InvariantCulture).Replace(',', ' ')).ToArray());
+        return top;
+    }
+
     /// <summary>With --sweep: p99 against rate, one line per system at the first member count (log scale), or null.</summary>
     private Plot? SweepPlot(List<BenchRow> ok)
     {
@@ -298,10 +308,7 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
             line.LegendText = r.System;
             line.LineWidth = r.System is "native" or "ring" ? 3 : 1.5f;
         }
-        double top = Math.Max(3, Math.Ceiling(rows.SelectMany(RatePoints).Select(p => p.P99Us).Where(v => v > 0 && double.IsFinite(v)).Select(Math.Log10).DefaultIfEmpty(3).Max() + 0.3));
-        double[] ticks = Enumerable.Range(1, (int)top).Select(i => (double)i).ToArray();
-        plot.Axes.Left.SetTicks(ticks, ticks.Select(t => Math.Pow(10, t).ToString("#,0", CultureInfo.InvariantCulture).Replace(',', ' ')).ToArray());
-        plot.Axes.SetLimitsY(1, top + 0.2);
+        plot.Axes.SetLimitsY(1, LogAxis(plot, rows.SelectMany(RatePoints).Select(p => p.P99Us)) + 0.2);
         plot.Title($"p99 one-way latency against rate, {Options.Members[0]} members, µs (log scale; x: datagrams/s)");
         plot.ShowLegend(Alignment.UpperLeft);
         return plot;

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Multicast.Cli.Tools;
 
 /// <summary>
-/// CPU time read from /proc: one process's (utime + stime) and the whole machine's (every CPU's busy and stolen time).
+/// CPU time read from /proc: one process's (utime + stime) and the whole machine's (every CPU's idle and stolen time).
 /// The bench puts them side by side to show how much of the machine a system needs at a given rate.
 /// </summary>
 public static class CpuTime
