@@ -8,8 +8,8 @@ namespace Multicast.Cli.Tools;
 /// </summary>
 public static class CpuTime
 {
-    // /proc counts in USER_HZ clock ticks, 1/100 s on every Linux ABI this runs on (x86-64, arm64).
-    private const double TicksPerSecond = 100;
+    /// <summary>/proc counts in USER_HZ clock ticks, 1/100 s on every Linux ABI this runs on (x86-64, arm64).</summary>
+    internal const double TicksPerSecond = 100;
 
     /// <summary>utime + stime of a process in seconds (the counter the daemons report as process.cpu_seconds); 0 if it is gone.</summary>
     public static double OfProcess(int pid)
@@ -50,7 +50,7 @@ public readonly record struct MachineCpu(double IdleSeconds, double StealSeconds
     {
         long[] t = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         long steal = t.Length > 7 ? t[7] : 0;
-        return new MachineCpu((t[3] + t[4]) / 100.0, steal / 100.0, cpus);
+        return new MachineCpu((t[3] + t[4]) / CpuTime.TicksPerSecond, steal / CpuTime.TicksPerSecond, cpus);
     }
 
     /// <summary>For a difference of two readings <paramref name="wallSeconds"/> apart: the CPU seconds the machine worked.</summary>
