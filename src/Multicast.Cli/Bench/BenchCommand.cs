@@ -203,6 +203,8 @@ public sealed class BenchRow
     public double LosslessRate { get; set; }
     /// <summary>In that trial, how many ms of its datagrams were still queued (not yet at the members) when the sender finished.</summary>
     public double? LosslessBacklogMs { get; set; }
+    /// <summary>How long the search's last trials took to drain out of the proxy before the latency run started.</summary>
+    public double? SearchDrainMs { get; set; }
     /// <summary>Member-datagrams delivered per second at that rate.</summary>
     public double MemberDeliveriesPerSecond { get; set; }
     /// <summary>The search ended because the sender could not go faster, not because of loss.</summary>
@@ -251,6 +253,7 @@ public sealed class BenchRow
             ["member_deliveries_per_s"] = Math.Round(MemberDeliveriesPerSecond, 1),
             ["lossless_backlog_ms"] = LosslessBacklogMs is double b ? Math.Round(b, 1) : null,
             ["sender_bound"] = SenderBound,
+            ["search_drain_ms"] = SearchDrainMs is double drain ? Math.Round(drain) : null,
             ["latency_rate"] = LatencyRate,
             ["sender_max_late_us"] = SenderMaxLateUs,
             ["latency_loss_percent"] = Math.Round(LatencyLossPercent, 4),

@@ -137,13 +137,14 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
     /// <summary>The same, to the kernel's receive timestamp (when the datagram reached the member's interface).</summary>
     private static string ArrivalLog(LabHost member) => Path.Combine(member.WorkDir, "arrival.bin");
 
-    private List<LabProcess> StartReceivers(long expect, double seconds, bool logLatency = false)
+    /// <param name="firstSeq">The run's first sequence number: anything older still queued in the proxy is not timed.</param>
+    private List<LabProcess> StartReceivers(long expect, double seconds, ulong firstSeq, bool logLatency = false)
     {
         long timeoutMs = (long)(seconds * 1000) + 60_000;
         var list = lab.Members.Select(m => lab.StartTool(m, [
             "recv", "--group", BenchCommand.Group.ToString(),
             "--port", BenchCommand.Port.ToString(CultureInfo.InvariantCulture), "--interface-ip", m.Address.ToString(),
-            "--expect", expect.ToString(CultureInfo.InvariantCulture), "--idle-ms", expect > 0 ? "3000" : timeoutMs.ToString(CultureInfo.InvariantCulture),
+            "--expect", expect.ToString(CultureInfo.InvariantCulture), "--first-seq", firstSeq.ToString(CultureInfo.InvariantCulture), "--idle-ms", expect > 0 ? "3000" : timeoutMs.ToString(CultureInfo.InvariantCulture),
             "--timeout-ms", timeoutMs.ToString(CultureInfo.InvariantCulture), "--linger-ms", "100",
             .. (logLatency ? new[] { "--latency-log", LatencyLog(m), "--arrival-log", ArrivalLog(m) } : [])])).ToList();
         foreach (LabProcess p in list) p.WaitForLine(l => l.StartsWith("listening", StringComparison.Ordinal), TimeSpan.FromSeconds(60));
@@ -163,6 +164,8 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
     }
 
     private int _report;
+    private long? _lastProgress; // the receivers' total at the end of the last trial
+    private double _drainedSeconds; // spent waiting for queues, not measuring: not charged to the search budget
 
     /// <summary>Asks every receiver for its progress line (SIGUSR1) and returns the distinct datagrams received so far.</summary>
     private long[] Progress(List<LabProcess> receivers)
@@ -180,6 +183,15 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
     private (double Loss, double Achieved, double BacklogMs) Trial(List<LabProcess> receivers, double rate, double seconds, BenchRow row, bool warmup = false)
     {
         long[] before = Progress(receivers);
+        // Datagrams of the last trial still arriving (a failed trial can leave seconds of queue in the proxy) would be
+        // credited to this one and hide its own loss: wait them out first.
+        double drainedMs = 0;
+        if (_lastProgress is long last && before.Sum() != last)
+        {
+            drainedMs = WaitUntilDrained(receivers);
+            _drainedSeconds += drainedMs / 1000;
+            before = Progress(receivers);
+        }
         long count = Math.Max(200, (long)(rate * seconds));
         JsonObject sent = Send(rate, count);
         long sentCount = (long)sent["sent"]!;
@@ -189,6 +201,7 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
         long deliveredAtEnd = Progress(receivers).Zip(before, (a, b) => a - b).Sum();
         Thread.Sleep(300); // let the receivers drain their socket buffers
         long[] after = Progress(receivers);
+        _lastProgress = after.Sum();
         long delivered = after.Zip(before, (a, b) => a - b).Sum();
         long expected = sentCount * receivers.Count;
         double loss = expected == 0 ? 1 : Math.Max(0, 1 - (double)delivered / expected);
@@ -197,8 +210,10 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
         {
             ["target"] = Math.Round(rate), ["achieved"] = achieved, ["sent"] = sentCount, ["delivered"] = delivered,
             ["loss_percent"] = Math.Round(loss * 100, 4), ["backlog_ms"] = Math.Round(backlogMs, 1), ["warmup"] = warmup,
+            ["drained_before_ms"] = Math.Round(drainedMs),
         });
-        if (o.Verbose) say($"    trial {rate:0}/s -> achieved {achieved:0}/s, loss {loss * 100:0.###} %, {backlogMs:0.0} ms still queued when the sender finished");
+        if (o.Verbose) say($"    trial {rate:0}/s -> achieved {achieved:0}/s, loss {loss * 100:0.###} %, {backlogMs:0.0} ms still queued when the sender finished" +
+                           (drainedMs > 0 ? $" (waited {drainedMs:0} ms for the last trial's queue first)" : ""));
         return (loss, achieved, backlogMs);
     }
 
@@ -206,7 +221,9 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
     private void Search(BenchRow row)
     {
         if (o.SearchBudget <= 0) return;
-        List<LabProcess> receivers = StartReceivers(0, o.SearchBudget * 3);
+        List<LabProcess> receivers = StartReceivers(0, o.SearchBudget * 3, _nextSeq);
+        _lastProgress = null;
+        _drainedSeconds = 0;
         try
         {
             // Warm-up: JIT, next-hop resolution, ARP; not counted.
@@ -214,7 +231,7 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
             var budget = Stopwatch.StartNew();
             double lo = 0, hi = double.PositiveInfinity, rate = o.StartRate;
             int boundStreak = 0;
-            while (budget.Elapsed.TotalSeconds < o.SearchBudget)
+            while (budget.Elapsed.TotalSeconds - _drainedSeconds < o.SearchBudget)
             {
                 (double loss, double achieved, double backlogMs) = Trial(receivers, rate, o.TrialSeconds, row);
                 row.Trials++;
@@ -245,11 +262,31 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
                     rate = (lo + hi) / 2;
                 }
             }
+            row.SearchDrainMs = WaitUntilDrained(receivers);
+            if (o.Verbose) say($"    the search's queue drained {row.SearchDrainMs:0} ms after its last trial");
         }
         finally
         {
             foreach (LabProcess r in receivers) r.Stop(TimeSpan.FromSeconds(3));
         }
+    }
+
+    /// <summary>
+    /// Waits until nothing the search sent is still arriving (no receiver got a datagram for 200 ms; at most 30 s), so
+    /// the latency run does not start behind the queue a failed trial left in the proxy. Returns the ms it waited.
+    /// </summary>
+    private double WaitUntilDrained(List<LabProcess> receivers)
+    {
+        var waited = Stopwatch.StartNew();
+        long last = Progress(receivers).Sum();
+        while (waited.Elapsed.TotalSeconds < 30)
+        {
+            Thread.Sleep(200);
+            long now = Progress(receivers).Sum();
+            if (now == last) break;
+            last = now;
+        }
+        return waited.Elapsed.TotalMilliseconds;
     }
 
     // ------------------------------------------------------------------------------------------------ latency and cost
@@ -258,8 +295,9 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
     private void Latency(BenchRow row, bool sweep = false)
     {
         long count = Math.Max(100, (long)(row.LatencyRate * o.Duration));
-        _nextSeq = 0; // fresh receivers expect [0, count)
-        List<LabProcess> receivers = StartReceivers(count, o.Duration, logLatency: true);
+        // Sequence numbers never repeat within a system's run, so a datagram of the search still queued in the proxy is
+        // told apart from this run's (it is counted as stale, not timed).
+        List<LabProcess> receivers = StartReceivers(count, o.Duration, _nextSeq, logLatency: true);
         if (_daemons.Count > 0 && _gcBefore is null) _gcBefore = _daemons.Select(ReadProcessStats).ToArray();
         double[] cpuBefore = _daemons.Select(d => CpuTime.OfProcess(d.Process.Id)).ToArray();
         string latenessLog = Path.Combine(lab.Source.WorkDir, "lateness.bin");

@@ -18,12 +18,14 @@ internal static class RecvTool
 {
     public const string Usage =
         "multicast tool recv --port P [--group G] [--bind group|any] [--interface-ip A] [--no-join]\n" +
-        "                    [--expect N] [--timeout-ms T=30000] [--idle-ms I=2000] [--linger-ms L=300] [--latency-log FILE]\n" +
-        "                    [--arrival-log FILE]\n" +
+        "                    [--expect N] [--first-seq F=0] [--timeout-ms T=30000] [--idle-ms I=2000] [--linger-ms L=300]\n" +
+        "                    [--latency-log FILE] [--arrival-log FILE]\n" +
         "  prints 'listening GROUP:PORT bind=...' when ready, then one JSON line with the results at exit.\n" +
         "  Exits when N distinct datagrams arrived (after lingering L ms to catch duplicates), after I ms without\n" +
         "  datagrams, after T ms in total, or on SIGINT/SIGTERM.\n" +
-        "  --latency-log (needs --expect): per sequence number below N, one-way latency in ns (64-bit little-endian, 0 = not received).\n" +
+        "  --first-seq: this run's sequence numbers start at F; datagrams below F (a previous run's, still queued) are\n" +
+        "  counted as stale and measured nowhere, and with --expect so are those from F+N on.\n" +
+        "  --latency-log (needs --expect): per sequence number F..F+N-1, one-way latency in ns (64-bit little-endian, 0 = not received).\n" +
         "  --arrival-log (needs --expect; Linux): the same, to the kernel's receive timestamp (SO_TIMESTAMPNS: when the\n" +
         "  datagram reached this host's interface) instead of to when this receiver read it.";
 
@@ -42,6 +44,7 @@ internal static class RecvTool
         IPAddress? ifaceIp = a.Address("interface-ip");
         bool join = !a.Has("no-join");
         long expect = a.Long("expect", 0, 0, (long)MaxTrackedSequence);
+        ulong firstSeq = (ulong)a.Long("first-seq", 0, 0);
         long timeoutMs = a.Long("timeout-ms", 30_000, 1);
         long idleMs = a.Long("idle-ms", 2_000, 1);
         long lingerMs = a.Long("linger-ms", 300, 0);
@@ -90,7 +93,7 @@ internal static class RecvTool
 
         Console.Out.WriteLine($"listening {(group?.ToString() ?? "0.0.0.0")}:{port} bind={bind}");
 
-        var stats = new Stats(expect, latencyLog is not null, arrivalLog is not null);
+        var stats = new Stats(expect, firstSeq, latencyLog is not null, arrivalLog is not null);
         byte[] buffer = GC.AllocateUninitializedArray<byte>(Payload.MaxLength + 1, pinned: true);
         byte[] scratch = GC.AllocateUninitializedArray<byte>(Payload.MaxLength, pinned: true);
         var from = new SocketAddress(AddressFamily.InterNetwork);
@@ -209,7 +212,7 @@ internal static class RecvTool
         try { socket.ReceiveBufferSize = bytes; } catch (SocketException) { }
     }
 
-    private sealed class Stats(long expect, bool logLatency, bool logArrival)
+    private sealed class Stats(long expect, ulong firstSeq, bool logLatency, bool logArrival)
     {
         private readonly long[]? _latencyBySeq = logLatency ? new long[expect] : null;
         private readonly long[]? _arrivalBySeq = logArrival ? new long[expect] : null;
@@ -230,7 +233,8 @@ internal static class RecvTool
 
         public long Received, Unique, Duplicates, Corrupt, Foreign, Reordered, OutOfRange, Bytes, OtherSources;
         public long ToGroup, ToOtherGroup, ToUnicast;
-        public long Unexpected; // valid datagrams whose sequence is >= --expect
+        public long Unexpected; // valid datagrams at or after first-seq + expect
+        public long Stale; // valid datagrams before first-seq: a previous run's, drained late
 
         public void CountDestination(uint destination, uint groupKey)
         {
@@ -250,23 +254,28 @@ internal static class RecvTool
                 case PayloadCheck.Foreign: Foreign++; return;
                 case PayloadCheck.Corrupt: Corrupt++; return;
             }
-            if (seq >= MaxTrackedSequence) { OutOfRange++; return; }
-            if (expect > 0 && seq >= (ulong)expect) Unexpected++;
-            int word = (int)(seq >> 6);
+            if (seq < firstSeq) { Stale++; return; }
+            ulong index = seq - firstSeq;
+            if (index >= MaxTrackedSequence) { OutOfRange++; return; }
+            bool inRun = expect == 0 || index < (ulong)expect;
+            if (!inRun) Unexpected++;
+            int word = (int)(index >> 6);
             if (word >= _seen.Length) Array.Resize(ref _seen, Math.Max(word + 1, _seen.Length * 2));
-            ulong bit = 1UL << (int)(seq & 63);
+            ulong bit = 1UL << (int)(index & 63);
             if ((_seen[word] & bit) != 0) { Duplicates++; return; }
             _seen[word] |= bit;
-            if (expect == 0 || seq < (ulong)expect) Unique++;
-            if (_any && seq < _highest) Reordered++;
-            if (!_any || seq > _highest) _highest = seq;
+            if (_any && index < _highest) Reordered++;
+            if (!_any || index > _highest) _highest = index;
             _any = true;
+            // Only this run's datagrams are timed: one sent after it (or before, above) says nothing about its latency.
+            if (!inRun) return;
+            Unique++;
             long latency = nowNs - sentNs;
-            if (_latencyBySeq is not null && seq < (ulong)_latencyBySeq.Length) _latencyBySeq[seq] = Math.Max(1, latency);
+            if (_latencyBySeq is not null && index < (ulong)_latencyBySeq.Length) _latencyBySeq[index] = Math.Max(1, latency);
             if (latency >= 1 && latency < 60_000_000_000L) _latency.RecordValue(latency);
             if (arrivalNs == 0) return;
             long arrival = arrivalNs - sentNs;
-            if (_arrivalBySeq is not null && seq < (ulong)_arrivalBySeq.Length) _arrivalBySeq[seq] = Math.Max(1, arrival);
+            if (_arrivalBySeq is not null && index < (ulong)_arrivalBySeq.Length) _arrivalBySeq[index] = Math.Max(1, arrival);
             if (arrival >= 1 && arrival < 60_000_000_000L) _arrival.RecordValue(arrival);
         }
 
@@ -278,7 +287,7 @@ internal static class RecvTool
             _srcIp[_sources] = ip; _srcPort[_sources] = port; _srcCount[_sources] = 1; _sources++;
         }
 
-        /// <summary>Missing sequence numbers and the number of runs they form, over [0, expect) or [0, highest].</summary>
+        /// <summary>Missing sequence numbers and the number of runs they form, over [F, F+expect) or [F, highest].</summary>
         private (long lost, long gaps) Missing()
         {
             ulong end = expect > 0 ? (ulong)expect : (_any ? _highest + 1 : 0);
@@ -320,7 +329,9 @@ internal static class RecvTool
                 ["reordered"] = Reordered,
                 ["corrupt"] = Corrupt,
                 ["foreign"] = Foreign,
+                ["first_seq"] = firstSeq,
                 ["unexpected_seq"] = Unexpected,
+                ["stale_seq"] = Stale,
                 ["out_of_range"] = OutOfRange,
                 ["bytes"] = Bytes,
                 ["sources"] = sources,

@@ -65,6 +65,8 @@ public class BenchSmokeTests
                 Assert.That((double)r["lossless_rate"]!, Is.GreaterThan(100), name);
                 Assert.That((double)r["member_deliveries_per_s"]!, Is.GreaterThan(200), name);
                 Assert.That((double)r["lossless_backlog_ms"]!, Is.GreaterThanOrEqualTo(0).And.LessThan(60_000), name);
+                // The latency run waited for the search's queue (at least one 200 ms quiet window, at most 30 s).
+                Assert.That((double)r["search_drain_ms"]!, Is.GreaterThanOrEqualTo(200).And.LessThan(31_000), name);
                 Assert.That((double)r["latency_loss_percent"]!, Is.LessThan(50), name);
                 double p50 = (double)r["p50_us"]!, p99 = (double)r["p99_us"]!;
                 Assert.That(p50, Is.GreaterThan(0).And.LessThan(1_000_000), name);

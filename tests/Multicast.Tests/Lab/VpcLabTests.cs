@@ -77,6 +77,35 @@ public class VpcLabTests
     }
 
     [Test]
+    public void Receiver_TimesOnlyItsOwnRun_NotAnEarlierRunsLateDatagrams()
+    {
+        // The bench's latency run follows its rate search in the same lab: what the search left queued in a proxy arrives
+        // during the run, seconds late, and must neither be timed nor fill the run's sequence numbers.
+        using VpcLab lab = E2e.CreateLab(1, 0);
+        lab.SetNativeMulticast(true);
+        LabHost member = lab.Members[0];
+        string latencyLog = Path.Combine(member.WorkDir, "latency.bin");
+        LabProcess recv = lab.StartReceiver(member, "--group", Group.ToString(), "--port", "5105", "--interface-ip", member.Address.ToString(),
+            "--expect", "300", "--first-seq", "1000", "--idle-ms", "3000", "--latency-log", latencyLog);
+        void Send(int firstSeq, int count) =>
+            Assert.That(E2e.Long(lab.StartTool(lab.Source, "send", "--group", Group.ToString(), "--port", "5105", "--count", count.ToString(),
+                "--first-seq", firstSeq.ToString(), "--rate", "5000", "--interface-ip", lab.Source.Address.ToString())
+                .WaitForJsonResult(TimeSpan.FromSeconds(30)), "sent"), Is.EqualTo(count));
+        Send(0, 100);      // an earlier run's
+        Send(1300, 50);    // past this run's window
+        Send(1000, 300);   // this run
+        JsonObject r = recv.WaitForJsonResult(TimeSpan.FromSeconds(30));
+        Assert.That(E2e.Long(r, "stale_seq"), Is.EqualTo(100), r.ToJsonString());
+        Assert.That(E2e.Long(r, "unexpected_seq"), Is.EqualTo(50), r.ToJsonString());
+        Assert.That(E2e.Long(r, "unique"), Is.EqualTo(300), r.ToJsonString());
+        Assert.That(E2e.Long(r, "lost"), Is.Zero, r.ToJsonString());
+        Assert.That((long)r["latency_us"]!["count"]!, Is.EqualTo(300), "only this run's datagrams are timed");
+        long[] latency = Multicast.Cli.Tools.ToolLog.Read(latencyLog);
+        Assert.That(latency, Has.Length.EqualTo(300).And.All.GreaterThan(0), "log index i is sequence 1000 + i");
+        lab.SetNativeMulticast(false);
+    }
+
+    [Test]
     public void Dispose_RemovesNamespacesProcessesAndFiles()
     {
         VpcLab lab = E2e.CreateLab(1, 1);
