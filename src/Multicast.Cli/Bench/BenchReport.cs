@@ -105,14 +105,17 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
             string R(double? v) => v is double d ? d.ToString("0.00", CultureInfo.InvariantCulture) : "-";
             string gc = r.GcGen0 is null ? "-" : $"{r.GcGen0}/{r.GcGen1}/{r.GcGen2}";
             string cpu = r.CpuSecondsPerMillionCopies is double c ? c.ToString("0.000", CultureInfo.InvariantCulture) : "-";
-            string rate = r.LosslessRate.ToString("0", CultureInfo.InvariantCulture) + (r.SenderBound ? "*" : "");
+            // 0 would read as a measured rate: say whether the search did not run or ran and passed no trial.
+            bool passed = r.LosslessRate > 0;
+            string rate = passed ? r.LosslessRate.ToString("0", CultureInfo.InvariantCulture) + (r.SenderBound ? "*" : "") : r.Trials == 0 ? "-" : "none";
+            string Throughput(BenchRow? baseline) => R(passed ? Ratio(r.LosslessRate, baseline?.LosslessRate) : null);
             sb.AppendLine(CultureInfo.InvariantCulture,
                 $"{r.Members,7} {r.System,-8} {rate,11} {r.MemberDeliveriesPerSecond,12:0} {r.P50Us,8:0.0} {r.P99Us,8:0.0} {r.P999Us,9:0.0} {cpu,11} {gc,9} {r.AllocatedBytes?.ToString(CultureInfo.InvariantCulture) ?? "-",9} | " +
-                $"{R(Ratio(r.LosslessRate, n?.LosslessRate)),7} {R(Ratio(r.LosslessRate, k?.LosslessRate)),7} {R(Ratio(r.P99Us, n?.P99Us)),7} {R(Ratio(r.P99Us, k?.P99Us)),7}");
+                $"{Throughput(n),7} {Throughput(k),7} {R(Ratio(r.P99Us, n?.P99Us)),7} {R(Ratio(r.P99Us, k?.P99Us)),7}");
         }
         sb.AppendLine(CultureInfo.InvariantCulture,
             $"lossless/s: highest sender rate with < 0.1 % loss over all members{(Options.MaxQueueMs is double q ? string.Create(CultureInfo.InvariantCulture, $" and at most {q:0.#} ms still queued at the end of the trial") : "")} " +
-            $"(* = the sender could go no faster); latency at {LatencyRates()}, " +
+            $"(* = the sender could go no faster; none = no trial passed within --search-budget; - = no search); latency at {LatencyRates()}, " +
             $"{Options.Size} B payloads, mean over members; CPU = proxy (server + clients) per million member copies; ratios are within this run.");
         if (Rows.Any(r => r.Error is null && r.LosslessBacklogMs is not null))
         {

@@ -115,6 +115,26 @@ public class CpuBudgetTests
         }
     }
 
+    [Test]
+    public void Table_SaysWhenNoTrialPassed_InsteadOfARateOfZero()
+    {
+        var report = new BenchReport(BenchOptions.Parse(["--members", "4"]), new JsonObject());
+        BenchRow native = Row("native", 20000, 80, 115), ring = Row("ring", 20000, 1000, 184), socket = Row("socket", 20000, 2000, 160);
+        native.LosslessRate = 40000;
+        native.Trials = 3;
+        ring.Trials = 1; // searched, every trial lost more than 0.1 %
+        report.Rows.AddRange([native, ring, socket]); // socket: no search (--search-budget 0)
+
+        string[] lines = report.Table().Split('\n');
+        string RowOf(string system) => lines.First(l => l.StartsWith($"      4 {system} ", StringComparison.Ordinal)); // the table, before the CPU lines
+        Assert.That(RowOf("native").Split(' ', StringSplitOptions.RemoveEmptyEntries)[2], Is.EqualTo("40000"));
+        string[] ringCells = RowOf("ring").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(ringCells[2], Is.EqualTo("none"), RowOf("ring"));
+        Assert.That(ringCells[^4], Is.EqualTo("-"), "no throughput ratio for a rate that was not found");
+        Assert.That(ringCells[^2], Is.EqualTo("12.50"), "the latency ratio stands");
+        Assert.That(RowOf("socket").Split(' ', StringSplitOptions.RemoveEmptyEntries)[2], Is.EqualTo("-"), RowOf("socket"));
+    }
+
     /// <summary>The height field of a PNG's IHDR chunk (bytes 20..23, big-endian).</summary>
     private static int PngHeight(string path)
     {
