@@ -238,7 +238,8 @@ public sealed class BenchRow
 
     public string Summary() => Error is not null
         ? $"FAILED: {Error}"
-        : $"lossless {LosslessRate:0}/s ({MemberDeliveriesPerSecond:0} member-datagrams/s{(SenderBound ? ", sender-bound" : "")}), " +
+        : (LosslessRate > 0 ? $"lossless {LosslessRate:0}/s ({MemberDeliveriesPerSecond:0} member-datagrams/s{(SenderBound ? ", sender-bound" : "")}), "
+           : Trials > 0 ? $"lossless: none of {Trials} trials passed, " : "") +
           $"p50/p99/p99.9 {P50Us:0}/{P99Us:0}/{P999Us:0} µs at {LatencyRate:0}/s" +
           (CpuSecondsPerMillionCopies is double c ? $", {c:0.00} CPU s per M copies, GC {GcGen0}/{GcGen1}/{GcGen2}, {AllocatedBytes} B allocated" : "");
 
