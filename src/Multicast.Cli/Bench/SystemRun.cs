@@ -165,6 +165,7 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
 
     private int _report;
     private long? _lastProgress; // the receivers' total at the end of the last trial
+    private bool _lastTrialFailed;
     private double _drainedSeconds; // spent waiting for queues, not measuring: not charged to the search budget
 
     /// <summary>Asks every receiver for its progress line (SIGUSR1) and returns the distinct datagrams received so far.</summary>
@@ -184,9 +185,10 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
     {
         long[] before = Progress(receivers);
         // Datagrams of the last trial still arriving (a failed trial can leave seconds of queue in the proxy) would be
-        // credited to this one and hide its own loss: wait them out first.
+        // credited to this one and hide its own loss: wait them out first. After a failed trial always (its queue may
+        // trickle out too slowly for the counts to differ within a few ms), else when the counts moved since it ended.
         double drainedMs = 0;
-        if (_lastProgress is long last && before.Sum() != last)
+        if (_lastProgress is long last && (_lastTrialFailed || before.Sum() != last))
         {
             drainedMs = WaitUntilDrained(receivers);
             _drainedSeconds += drainedMs / 1000;
@@ -205,6 +207,7 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
         long delivered = after.Zip(before, (a, b) => a - b).Sum();
         long expected = sentCount * receivers.Count;
         double loss = expected == 0 ? 1 : Math.Max(0, 1 - (double)delivered / expected);
+        _lastTrialFailed = loss >= LossLimit;
         double backlogMs = achieved > 0 ? Math.Max(0, delivered - deliveredAtEnd) / (double)receivers.Count / achieved * 1000 : 0;
         row.TrialLog.Add(new JsonObject
         {
@@ -223,6 +226,7 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
         if (o.SearchBudget <= 0) return;
         List<LabProcess> receivers = StartReceivers(0, o.SearchBudget * 3, _nextSeq);
         _lastProgress = null;
+        _lastTrialFailed = false;
         _drainedSeconds = 0;
         try
         {
