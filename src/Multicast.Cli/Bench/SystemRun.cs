@@ -276,8 +276,8 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
     }
 
     /// <summary>
-    /// Waits until nothing the search sent is still arriving (no receiver got a datagram for 200 ms; at most 30 s), so
-    /// the latency run does not start behind the queue a failed trial left in the proxy. Returns the ms it waited.
+    /// Waits until nothing sent so far is still arriving (no receiver got a datagram for 200 ms; at most 30 s), so the
+    /// next trial or the latency run does not start behind a queue a failed trial left in the proxy. Returns the ms waited.
     /// </summary>
     private double WaitUntilDrained(List<LabProcess> receivers)
     {

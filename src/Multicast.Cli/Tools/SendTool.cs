@@ -55,7 +55,6 @@ internal static class SendTool
         Pacer.Prepare();
         // What the sending took of this process and of the whole machine: the bench sets them side by side per system.
         MachineCpu? machineBefore = CpuTime.OfMachine();
-        long machineFrom = Stopwatch.GetTimestamp();
         TimeSpan cpuBefore = Environment.CpuUsage.TotalTime;
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         long start = Stopwatch.GetTimestamp();
@@ -88,8 +87,7 @@ internal static class SendTool
         double elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
         long loopAllocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
         double loopCpu = (Environment.CpuUsage.TotalTime - cpuBefore).TotalSeconds;
-        MachineCpu? machine = CpuTime.OfMachine() - machineBefore;
-        double machineWall = Stopwatch.GetElapsedTime(machineFrom).TotalSeconds;
+        MachineCpu? machine = CpuTime.OfMachine() - machineBefore; // read right around the loop: its wall time is elapsed
         if (latenessLog is not null) ToolLog.Write(latenessLog, lateness);
 
         var local = (IPEndPoint?)socket.LocalEndPoint;
@@ -111,7 +109,7 @@ internal static class SendTool
             ["loop_allocated_bytes"] = loopAllocated,
             ["loop_cpu_s"] = Math.Round(loopCpu, 3),
             // Every CPU's busy (and stolen) seconds while the loop ran, whoever spent them; null off Linux.
-            ["machine_busy_cpu_s"] = machine is { } m ? Math.Round(m.BusySeconds(machineWall), 2) : null,
+            ["machine_busy_cpu_s"] = machine is { } m ? Math.Round(m.BusySeconds(elapsed), 2) : null,
             ["machine_steal_cpu_s"] = machine is { } s ? Math.Round(s.StealSeconds, 2) : null,
             ["machine_cpus"] = Environment.ProcessorCount,
             // Worst lateness against the schedule: pacing catches up afterwards, so this bounds the burstiness.
