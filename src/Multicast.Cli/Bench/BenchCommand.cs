@@ -44,6 +44,11 @@ public static class BenchCommand
         if (o.Help) { Console.Out.WriteLine(Usage); return 0; }
         if (!OperatingSystem.IsLinux()) { Console.Error.WriteLine("error: multicast bench needs Linux (network namespaces)"); return 1; }
         if (!VpcLab.IsRoot) { Console.Error.WriteLine("error: multicast bench needs root; run: sudo multicast bench"); return 1; }
+        if (OutputDirectoryProblem(o.OutDir) is string problem)
+        {
+            Console.Error.WriteLine($"error: cannot write results to {o.OutDir}: {problem}");
+            return 1;
+        }
         try
         {
             BenchReport report = Execute(o, Console.Out.WriteLine);
@@ -54,6 +59,26 @@ public static class BenchCommand
         {
             Console.Error.WriteLine("interrupted: the lab was removed");
             return 130;
+        }
+    }
+
+    /// <summary>
+    /// Why results could not be written to <paramref name="dir"/>, or null. Checked before the lab is built: a run
+    /// takes minutes and writes its files only at the end.
+    /// </summary>
+    public static string? OutputDirectoryProblem(string dir)
+    {
+        try
+        {
+            Directory.CreateDirectory(dir);
+            string probe = Path.Combine(dir, $".write-check-{Environment.ProcessId}");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            return e.Message;
         }
     }
 
@@ -156,29 +181,45 @@ public sealed record BenchOptions
             if (a is "-h" or "--help") return o with { Help = true };
             if (a is "--verbose") { o = o with { Verbose = true }; continue; }
             if (a is "--keep-logs") { o = o with { KeepLogs = true }; continue; }
-            if (i + 1 >= args.Length) throw new UsageException($"option {a} needs a value");
-            string v = args[++i];
+            // The option is recognised before its value is looked for, so a mistyped flag is called unknown.
+            string? next = i + 1 < args.Length ? args[i + 1] : null;
+            string V() => next ?? throw new UsageException($"option {a} needs a value");
             o = a switch
             {
-                "--members" => o with { Members = v.Split(',').Select(s => (int)Num(a, s, 1, 80)).ToArray() },
-                "--engines" or "--engine" => o with { Engines = v.Split(',', StringSplitOptions.RemoveEmptyEntries) },
-                "--systems" => o with { SystemsOverride = v.Split(',', StringSplitOptions.RemoveEmptyEntries) },
-                "--rate" => o with { LatencyRate = Num(a, v, 100, 5_000_000) },
-                "--sweep" => o with { SweepRates = v.Split(',').Select(s => Num(a, s, 100, 5_000_000)).ToArray() },
-                "--duration" => o with { Duration = Num(a, v, 0.2, 600) },
-                "--size" => o with { Size = (int)Num(a, v, 24, 1400) },
-                "--trial" => o with { TrialSeconds = Num(a, v, 0.1, 60) },
-                "--search-budget" => o with { SearchBudget = Num(a, v, 0, 600) },
-                "--start-rate" => o with { StartRate = Num(a, v, 100, 10_000_000) },
-                "--max-rate" => o with { MaxRate = Num(a, v, 100, 10_000_000) },
-                "--max-queue-ms" => o with { MaxQueueMs = Num(a, v, 0, 60_000) },
-                "--idle" => o with { Idle = Checked(v, DaemonOptions.ParseIdle) },
-                "--nice" => o with { Nice = DaemonOptions.ParseNice(v) },
-                "--out" => o with { OutDir = v },
+                "--members" => o with { Members = V().Split(',').Select(s => (int)Num(a, s, 1, 80)).ToArray() },
+                "--engines" or "--engine" => o with { Engines = SystemNames(a, V(), enginesOnly: true) },
+                "--systems" => o with { SystemsOverride = SystemNames(a, V(), enginesOnly: false) },
+                "--rate" => o with { LatencyRate = Num(a, V(), 100, 5_000_000) },
+                "--sweep" => o with { SweepRates = V().Split(',').Select(s => Num(a, s, 100, 5_000_000)).ToArray() },
+                "--duration" => o with { Duration = Num(a, V(), 0.2, 600) },
+                "--size" => o with { Size = (int)Num(a, V(), 24, 1400) },
+                "--trial" => o with { TrialSeconds = Num(a, V(), 0.1, 60) },
+                "--search-budget" => o with { SearchBudget = Num(a, V(), 0, 600) },
+                "--start-rate" => o with { StartRate = Num(a, V(), 100, 10_000_000) },
+                "--max-rate" => o with { MaxRate = Num(a, V(), 100, 10_000_000) },
+                "--max-queue-ms" => o with { MaxQueueMs = Num(a, V(), 0, 60_000) },
+                "--idle" => o with { Idle = Checked(V(), DaemonOptions.ParseIdle) },
+                "--nice" => o with { Nice = DaemonOptions.ParseNice(V()) },
+                "--out" => o with { OutDir = V() },
                 _ => throw new UsageException($"unknown option {a}"),
             };
+            i++;
         }
         return o;
+    }
+
+    /// <summary>The engines (ring, socket, pcap, each also as ENGINE-raw) or, for --systems, those and the baselines.</summary>
+    private static string[] SystemNames(string option, string value, bool enginesOnly)
+    {
+        string[] known = [.. enginesOnly ? [] : new[] { "native", "kernel" },
+                          .. EngineFactory.ServerEngines.SelectMany(e => new[] { e, e + SystemRun.RawSuffix })];
+        string[] names = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (names.Length == 0) throw new UsageException($"option {option}: no {(enginesOnly ? "engine" : "system")} given");
+        foreach (string n in names)
+            if (!known.Contains(n))
+                throw new UsageException($"option {option}: unknown {(enginesOnly ? "engine" : "system")} '{n}' (expected {string.Join(", ", known)})");
+        if (names.Distinct().Count() != names.Length) throw new UsageException($"option {option}: '{value}' names a system twice");
+        return names;
     }
 
     /// <summary>Keeps the text as given (it is handed to the daemons and recorded) once the daemons' parser accepts it.</summary>

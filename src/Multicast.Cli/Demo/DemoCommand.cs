@@ -22,17 +22,19 @@ public static class DemoCommand
         {
             string a = args[i];
             if (a is "-h" or "--help") { Console.Out.WriteLine(Usage); return 0; }
-            if (i + 1 >= args.Length) throw new UsageException($"option {a} needs a value");
-            string v = args[++i];
+            // The option is recognised before its value is looked for, so a mistyped flag is called unknown.
+            string? next = i + 1 < args.Length ? args[i + 1] : null;
+            string V() => next ?? throw new UsageException($"option {a} needs a value");
             switch (a)
             {
-                case "--engine": engine = v is "ring" or "socket" or "pcap" ? v : throw new UsageException("--engine must be ring, socket or pcap"); break;
-                case "--count": count = ParseLong(a, v, 1, 10_000_000); break;
-                case "--rate": rate = ParseLong(a, v, 1, 1_000_000); break;
-                case "--size": size = ParseLong(a, v, 24, 8_972); break;
-                case "--members": members = ParseLong(a, v, 1, 20); break;
+                case "--engine": engine = V() is "ring" or "socket" or "pcap" ? V() : throw new UsageException("--engine must be ring, socket or pcap"); break;
+                case "--count": count = ParseLong(a, V(), 1, 10_000_000); break;
+                case "--rate": rate = ParseLong(a, V(), 1, 1_000_000); break;
+                case "--size": size = ParseLong(a, V(), 24, 8_972); break;
+                case "--members": members = ParseLong(a, V(), 1, 20); break;
                 default: throw new UsageException($"unknown option {a}");
             }
+            i++;
         }
         if (!OperatingSystem.IsLinux()) { Console.Error.WriteLine("error: multicast demo needs Linux (network namespaces)"); return 1; }
         if (!VpcLab.IsRoot) { Console.Error.WriteLine("error: multicast demo needs root to create network namespaces; run: sudo multicast demo"); return 1; }

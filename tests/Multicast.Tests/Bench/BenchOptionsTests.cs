@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using Multicast.Cli;
+using Multicast.Cli.Bench;
+using Multicast.Cli.Demo;
+using Multicast.Tests.EndToEnd;
+using NUnit.Framework;
+
+namespace Multicast.Tests.Bench;
+
+/// <summary>`multicast bench` refuses what it cannot run before it builds a lab: a run takes minutes.</summary>
+[TestFixture]
+public class BenchOptionsTests
+{
+    [Test]
+    public void Systems_AreCheckedWhenParsed()
+    {
+        Assert.That(BenchOptions.Parse(["--systems", "native, kernel,ring-raw,pcap-raw"]).Systems,
+            Is.EqualTo(new[] { "native", "kernel", "ring-raw", "pcap-raw" }));
+        Assert.That(BenchOptions.Parse(["--engines", "socket"]).Systems, Is.EqualTo(new[] { "native", "kernel", "socket" }));
+
+        Assert.That(() => BenchOptions.Parse(["--systems", "native,rign"]), Throws.TypeOf<UsageException>()
+            .With.Message.EqualTo("option --systems: unknown system 'rign' (expected native, kernel, ring, ring-raw, socket, socket-raw, pcap, pcap-raw)"));
+        Assert.That(() => BenchOptions.Parse(["--engines", "native"]), Throws.TypeOf<UsageException>()
+            .With.Message.StartsWith("option --engines: unknown engine 'native'"), "the baselines always run; they are not engines");
+        Assert.That(() => BenchOptions.Parse(["--systems", "ring,socket,ring"]), Throws.TypeOf<UsageException>()
+            .With.Message.Contains("names a system twice"));
+        Assert.That(() => BenchOptions.Parse(["--systems", ","]), Throws.TypeOf<UsageException>()
+            .With.Message.EqualTo("option --systems: no system given"));
+    }
+
+    [Test]
+    public void AMistypedFlag_IsCalledUnknown_AndAMissingValueSaysSo()
+    {
+        Assert.That(() => BenchOptions.Parse(["--quick", "--keep-log"]), Throws.TypeOf<UsageException>()
+            .With.Message.EqualTo("unknown option --keep-log"));
+        Assert.That(() => BenchOptions.Parse(["--members", "4", "--rate"]), Throws.TypeOf<UsageException>()
+            .With.Message.EqualTo("option --rate needs a value"));
+        Assert.That(() => DemoCommand.Run(["--count", "10", "--verbose"]), Throws.TypeOf<UsageException>()
+            .With.Message.EqualTo("unknown option --verbose"));
+        Assert.That(() => DemoCommand.Run(["--count"]), Throws.TypeOf<UsageException>()
+            .With.Message.EqualTo("option --count needs a value"));
+    }
+
+    [Test]
+    public void OutputDirectory_IsCreatedAndProbed_AndLeftClean()
+    {
+        string root = Path.Combine(Path.GetTempPath(), $"mc-out-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            string dir = Path.Combine(root, "a", "b");
+            Assert.That(BenchCommand.OutputDirectoryProblem(dir), Is.Null);
+            Assert.That(Directory.Exists(dir), Is.True, "the directory is made up front");
+            Assert.That(Directory.EnumerateFileSystemEntries(dir), Is.Empty, "the write probe is removed");
+
+            string file = Path.Combine(root, "plain-file");
+            File.WriteAllText(file, "");
+            Assert.That(BenchCommand.OutputDirectoryProblem(Path.Combine(file, "results")), Is.Not.Null.And.Not.Empty,
+                "a directory under a regular file cannot be made");
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
+    [Test]
+    [Category("EndToEnd")]
+    public void AnUnwritableOutputDirectory_FailsBeforeTheLabIsBuilt()
+    {
+        E2e.RequireRoot();
+        string file = Path.GetTempFileName();
+        TextWriter stderr = Console.Error;
+        var captured = new StringWriter();
+        try
+        {
+            Console.SetError(captured);
+            var sw = Stopwatch.StartNew();
+            int code = BenchCommand.Run(["--quick", "--out", Path.Combine(file, "results")]);
+            Assert.That(code, Is.EqualTo(1));
+            Assert.That(sw.Elapsed, Is.LessThan(TimeSpan.FromSeconds(5)), "no lab was built, no system measured");
+            Assert.That(captured.ToString(), Does.StartWith($"error: cannot write results to {Path.Combine(file, "results")}: "));
+            Assert.That(captured.ToString().Trim().Split('\n'), Has.Length.EqualTo(1), "one line");
+        }
+        finally
+        {
+            Console.SetError(stderr);
+            File.Delete(file);
+        }
+    }
+}
