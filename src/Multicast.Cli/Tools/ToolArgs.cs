@@ -11,6 +11,7 @@ internal sealed class ToolArgs
 {
     private readonly Dictionary<string, string?> _values = new(StringComparer.Ordinal);
     private readonly HashSet<string> _used = new(StringComparer.Ordinal);
+    private readonly string? _missingValue;
 
     public ToolArgs(string[] args, IReadOnlySet<string> flags)
     {
@@ -24,8 +25,9 @@ internal sealed class ToolArgs
             if (eq >= 0) { value = name[(eq + 1)..]; name = name[..eq]; }
             else if (!flags.Contains(name))
             {
-                if (i + 1 >= args.Length) throw new UsageException($"option --{name} needs a value");
-                value = args[++i];
+                // Said when the command asks for it, so a mistyped last flag is reported as unknown instead.
+                if (i + 1 >= args.Length) _missingValue = name;
+                else value = args[++i];
             }
             if (!_values.TryAdd(name, value)) throw new UsageException($"option --{name} repeated");
         }
@@ -36,6 +38,7 @@ internal sealed class ToolArgs
     public string? String(string name)
     {
         _used.Add(name);
+        if (name == _missingValue) throw new UsageException($"option --{name} needs a value");
         return _values.TryGetValue(name, out string? v) ? v : null;
     }
 

@@ -2,12 +2,16 @@ using System.Diagnostics;
 using Multicast.Cli;
 using Multicast.Cli.Bench;
 using Multicast.Cli.Demo;
+using Multicast.Cli.Tools;
 using Multicast.Tests.EndToEnd;
 using NUnit.Framework;
 
 namespace Multicast.Tests.Bench;
 
-/// <summary>`multicast bench` refuses what it cannot run before it builds a lab: a run takes minutes.</summary>
+/// <summary>
+/// `multicast bench` refuses what it cannot run before it builds a lab (a run takes minutes), and the lab commands
+/// (bench, demo, tool) call a mistyped flag unknown rather than asking for its value.
+/// </summary>
 [TestFixture]
 public class BenchOptionsTests
 {
@@ -39,6 +43,10 @@ public class BenchOptionsTests
             .With.Message.EqualTo("unknown option --verbose"));
         Assert.That(() => DemoCommand.Run(["--count"]), Throws.TypeOf<UsageException>()
             .With.Message.EqualTo("option --count needs a value"));
+        Assert.That(() => TrafficTool.Run(["send", "--group", "224.1.2.3", "--port", "5000", "--ratee"]), Throws.TypeOf<UsageException>()
+            .With.Message.EqualTo("unknown option --ratee"));
+        Assert.That(() => TrafficTool.Run(["send", "--group", "224.1.2.3", "--port"]), Throws.TypeOf<UsageException>()
+            .With.Message.EqualTo("option --port needs a value"));
     }
 
     [Test]
