@@ -43,7 +43,8 @@ public class BenchOptionsTests
             .With.Message.EqualTo("unknown option --verbose"));
         Assert.That(() => DemoCommand.Run(["--count"]), Throws.TypeOf<UsageException>()
             .With.Message.EqualTo("option --count needs a value"));
-        Assert.That(() => TrafficTool.Run(["send", "--group", "224.1.2.3", "--port", "5000", "--ratee"]), Throws.TypeOf<UsageException>()
+        // --count 0: were the flag accepted, the tool would still send nothing to the host's network.
+        Assert.That(() => TrafficTool.Run(["send", "--group", "224.1.2.3", "--port", "5000", "--count", "0", "--ratee"]), Throws.TypeOf<UsageException>()
             .With.Message.EqualTo("unknown option --ratee"));
         Assert.That(() => TrafficTool.Run(["send", "--group", "224.1.2.3", "--port"]), Throws.TypeOf<UsageException>()
             .With.Message.EqualTo("option --port needs a value"));
