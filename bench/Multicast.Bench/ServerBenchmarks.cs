@@ -46,6 +46,9 @@ public class RewriteBenchmarks
     private byte[] _packet = [];
     private uint _member = 0x0A010001;
 
+    /// <summary>The packet both bodies rewrite in place (read by the benchmarks' smoke test).</summary>
+    public byte[] Packet => _packet;
+
     [GlobalSetup]
     public void Setup() => _packet = Packets.Udp(1400, Packets.Sender, Packets.Group, Packets.GroupPort);
 
