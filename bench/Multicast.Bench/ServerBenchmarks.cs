@@ -119,7 +119,7 @@ public class FanoutBenchmarks
         _server.Publish(new FanoutTable(new ServerConfig(
             [new GroupConfig(Packets.Group, Packets.GroupPort, Packets.ServerPort, Packets.Members(Members))]), null));
         _ring = new MemoryTxRing(Members, SlotSize);
-        _nextHops = FramedNextHops.Resolved(Packets.Members(Members));
+        _nextHops = ResolvedNeighbours.Cache(Packets.Members(Members));
         _framed = new MemoryFramedRing(_nextHops, Members, SlotSize);
         _slots = new byte[Members * SlotSize];
         _datagram = Packets.Udp(DatagramBytes, Packets.Sender, Packets.Group, Packets.GroupPort);

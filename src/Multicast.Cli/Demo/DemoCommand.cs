@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
 using Multicast.Cli.Lab;
+using Multicast.Linux;
 
 namespace Multicast.Cli.Demo;
 
@@ -27,7 +28,7 @@ public static class DemoCommand
             string V() => next ?? throw new UsageException($"option {a} needs a value");
             switch (a)
             {
-                case "--engine": engine = V() is "ring" or "socket" or "pcap" ? V() : throw new UsageException("--engine must be ring, socket or pcap"); break;
+                case "--engine": engine = EngineFactory.ServerEngines.Contains(V()) ? V() : throw new UsageException("--engine must be ring, socket or pcap"); break;
                 case "--count": count = ParseLong(a, V(), 1, 10_000_000); break;
                 case "--rate": rate = ParseLong(a, V(), 1, 1_000_000); break;
                 case "--size": size = ParseLong(a, V(), 24, 8_972); break;

@@ -111,7 +111,7 @@ internal static class SendTool
             // Every CPU's busy (and stolen) seconds while the loop ran, whoever spent them; null off Linux.
             ["machine_busy_cpu_s"] = machine is { } m ? Math.Round(m.BusySeconds(elapsed), 2) : null,
             ["machine_steal_cpu_s"] = machine is { } s ? Math.Round(s.StealSeconds, 2) : null,
-            ["machine_cpus"] = Environment.ProcessorCount,
+            ["machine_cpus"] = machine is { } c ? c.Cpus : Environment.ProcessorCount,
             // Worst lateness against the schedule: pacing catches up afterwards, so this bounds the burstiness.
             ["max_late_us"] = Math.Round(maxLate * 1e6 / Stopwatch.Frequency, 1),
             ["max_late_seq"] = firstSeq + (ulong)maxLateIndex,
