@@ -20,7 +20,7 @@ public sealed class DaemonRuntime : IDisposable
     private readonly CancellationTokenSource _stop;
     private readonly List<PosixSignalRegistration> _signals = new();
     private readonly string _pidFile;
-    private readonly string _statsFile;
+    private readonly StatsFile _statsFile;
     private readonly Func<JsonObject> _stats;
     private Timer? _statsTimer;
     private readonly object _statsLock = new();
@@ -39,7 +39,7 @@ public sealed class DaemonRuntime : IDisposable
         _stop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         ConfigDirectory = ConfigFile.Directory;
         _pidFile = Path.Combine(ConfigDirectory, $"{role}.pid");
-        _statsFile = Path.Combine(ConfigDirectory, role == "multis" ? "server_stats.json" : "client_stats.json");
+        _statsFile = new StatsFile(Path.Combine(ConfigDirectory, role == "multis" ? "server_stats.json" : "client_stats.json"));
         _stats = stats;
         _role = role;
         Directory.CreateDirectory(ConfigDirectory);
@@ -109,11 +109,11 @@ public sealed class DaemonRuntime : IDisposable
             {
                 JsonObject stats = _stats();
                 stats["process"] = ProcessStats();
-                ConfigFile.SaveAtomically(_statsFile, stats, durable: false);
+                _statsFile.Write(stats);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                Logger.LogWarning("cannot write {File}: {Message}", _statsFile, e.Message);
+                Logger.LogWarning("cannot write the stats file: {Message}", e.Message);
             }
         }
     }
@@ -122,18 +122,16 @@ public sealed class DaemonRuntime : IDisposable
     /// What the proxy costs the host: CPU time and garbage collections. A hot path that allocates shows up here as
     /// rising gen0 counts under traffic (the stats writer itself allocates a little once a second).
     /// </summary>
-    private static JsonObject ProcessStats()
-    {
-        using var self = System.Diagnostics.Process.GetCurrentProcess();
-        return new JsonObject
+    private static JsonObject ProcessStats() =>
+        new()
         {
-            ["cpu_seconds"] = Math.Round(self.TotalProcessorTime.TotalSeconds, 3),
+            // getrusage: one system call, where Process.TotalProcessorTime opens and parses /proc/self/stat.
+            ["cpu_seconds"] = Math.Round(Environment.CpuUsage.TotalTime.TotalSeconds, 3),
             ["gc_gen0"] = GC.CollectionCount(0),
             ["gc_gen1"] = GC.CollectionCount(1),
             ["gc_gen2"] = GC.CollectionCount(2),
             ["allocated_bytes"] = GC.GetTotalAllocatedBytes(),
         };
-    }
 
     /// <summary>
     /// Wires reload (SIGHUP and the control socket's `reload`, serialised), the control commands, readiness and the
@@ -186,6 +184,7 @@ public sealed class DaemonRuntime : IDisposable
         if (_ready)
         {
             WriteStats();
+            _statsFile.RemoveTwin();
             try { File.Delete(_pidFile); } catch (IOException) { }
         }
         LoggerFactory.Dispose();

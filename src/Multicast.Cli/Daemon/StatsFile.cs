@@ -1,0 +1,75 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Win32.SafeHandles;
+using Multicast.Core.Config;
+using Multicast.Linux;
+
+namespace Multicast.Cli.Daemon;
+
+/// <summary>
+/// The daemon's stats file, rewritten every second: a reader always opens a whole file, old or new.
+/// </summary>
+/// <remarks>
+/// The write runs on the same machine as the data plane, once a second in every daemon. Writing a temporary file and
+/// renaming it over the old one creates an inode and frees one each time: on this project's ext4 VM that was ~340 µs of
+/// kernel time (median, against ~110 µs for the swap below), which a PREEMPT_NONE kernel does not interrupt, so a
+/// data-plane thread that yields its CPU to the writer waits it out while datagrams queue. On Linux the file therefore
+/// keeps a hidden twin (<c>.NAME.next</c>): each write goes into the twin in place and one renameat2(RENAME_EXCHANGE)
+/// swaps the two names. Elsewhere, or where the file system cannot exchange, it falls back to temporary + rename.
+/// </remarks>
+public sealed class StatsFile
+{
+    private static readonly JsonWriterOptions Indented = new() { Indented = true };
+
+    private readonly string _path;
+    private readonly string _twin;
+    private readonly ArrayBufferWriter<byte> _text = new(4096);
+    private bool _exchange = OperatingSystem.IsLinux();
+
+    public StatsFile(string path)
+    {
+        _path = Path.GetFullPath(path);
+        _twin = Path.Combine(Path.GetDirectoryName(_path)!, $".{Path.GetFileName(_path)}.next");
+    }
+
+    public void Write(JsonObject content)
+    {
+        if (_exchange && TryWriteAndExchange(content)) return;
+        ConfigFile.SaveAtomically(_path, content, durable: false);
+    }
+
+    /// <summary>Removes the twin; the stats file itself stays for whoever reads the last figures.</summary>
+    public void RemoveTwin()
+    {
+        try { File.Delete(_twin); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    private bool TryWriteAndExchange(JsonObject content)
+    {
+        _text.ResetWrittenCount();
+        using (var writer = new Utf8JsonWriter(_text, Indented)) content.WriteTo(writer);
+        _text.Write("\n"u8);
+
+        Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+        using (SafeFileHandle twin = File.OpenHandle(_twin, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite))
+        {
+            RandomAccess.Write(twin, _text.WrittenSpan, 0);
+            if (RandomAccess.GetLength(twin) > _text.WrittenCount) RandomAccess.SetLength(twin, _text.WrittenCount);
+        }
+        switch (FileExchange.Exchange(_twin, _path))
+        {
+            case FileExchange.Result.Exchanged:
+                return true;
+            case FileExchange.Result.Missing:
+                // The first write (or the file was deleted): the twin becomes the file, and the next write makes a new twin.
+                File.Move(_twin, _path, overwrite: true);
+                return true;
+            default:
+                _exchange = false;
+                RemoveTwin();
+                return false;
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Multicast.Cli.Daemon;
+using NUnit.Framework;
+
+namespace Multicast.Tests.Admin;
+
+/// <summary>The daemons' stats file: rewritten each second, and a reader always gets a whole file.</summary>
+[TestFixture]
+public class StatsFileTests
+{
+    private string _dir = null!;
+    private string Path_ => Path.Combine(_dir, "server_stats.json");
+    private string Twin => Path.Combine(_dir, ".server_stats.json.next");
+
+    [SetUp]
+    public void SetUp()
+    {
+        _dir = Path.Combine(Path.GetTempPath(), $"statsfile-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(_dir);
+    }
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_dir, recursive: true);
+
+    private static JsonObject Stats(long copies, int groups) =>
+        new()
+        {
+            ["counters"] = new JsonObject { ["copies_sent"] = copies },
+            ["groups"] = new JsonArray(Enumerable.Range(0, groups).Select(g => (JsonNode?)new JsonObject { ["group_ip"] = $"224.1.2.{g}" }).ToArray()),
+        };
+
+    private long CopiesIn(string path) => JsonNode.Parse(File.ReadAllText(path))!["counters"]!["copies_sent"]!.GetValue<long>();
+
+    [Test]
+    public void EachWrite_ReplacesTheWholeFile_EvenWhenItShrinks()
+    {
+        var file = new StatsFile(Path_);
+        file.Write(Stats(1, groups: 50));
+        file.Write(Stats(2, groups: 40));
+        file.Write(Stats(3, groups: 1)); // lands in the first write's (longer) file: it must be cut to length
+        Assert.That(CopiesIn(Path_), Is.EqualTo(3));
+        JsonNode? parsed = JsonNode.Parse(File.ReadAllText(Path_));
+        Assert.That(parsed!["groups"]!.AsArray(), Has.Count.EqualTo(1), "nothing of the longer file is left behind");
+        Assert.That(File.ReadAllText(Path_), Does.EndWith("}\n"));
+    }
+
+    [Test]
+    public void OnLinux_TheFileIsSwappedWithItsTwin_NotRecreated()
+    {
+        if (!OperatingSystem.IsLinux()) Assert.Ignore("renameat2 is Linux's");
+        var file = new StatsFile(Path_);
+        file.Write(Stats(1, groups: 1));
+        Assert.That(File.Exists(Twin), Is.False, "the first write becomes the file itself");
+        file.Write(Stats(2, groups: 1));
+        Assert.That(CopiesIn(Path_), Is.EqualTo(2));
+        // The twin holds the previous figures: the two names were exchanged (a temporary renamed over the file leaves
+        // no twin, and frees an inode on every write).
+        Assert.That(CopiesIn(Twin), Is.EqualTo(1));
+        file.Write(Stats(3, groups: 1));
+        Assert.That((CopiesIn(Path_), CopiesIn(Twin)), Is.EqualTo((3L, 2L)));
+
+        file.RemoveTwin();
+        Assert.That(File.Exists(Twin), Is.False);
+        Assert.That(CopiesIn(Path_), Is.EqualTo(3), "the figures stay for whoever reads them after the daemon stopped");
+    }
+
+    [Test]
+    public void AFileDeletedUnderneath_IsWrittenAgain()
+    {
+        var file = new StatsFile(Path_);
+        file.Write(Stats(1, groups: 1));
+        file.Write(Stats(2, groups: 1));
+        File.Delete(Path_);
+        file.Write(Stats(3, groups: 1));
+        Assert.That(CopiesIn(Path_), Is.EqualTo(3));
+        file.Write(Stats(4, groups: 1));
+        Assert.That(CopiesIn(Path_), Is.EqualTo(4));
+    }
+
+    [Test]
+    public void AReader_NeverSeesAPartialFile()
+    {
+        var file = new StatsFile(Path_);
+        file.Write(Stats(0, groups: 1));
+        using var done = new CancellationTokenSource();
+        int reads = 0, broken = 0;
+        var seen = new HashSet<int>();
+        Task reader = Task.Run(() =>
+        {
+            while (!done.IsCancellationRequested)
+            {
+                string text;
+                try { text = File.ReadAllText(Path_); }
+                catch (FileNotFoundException) { broken++; continue; }
+                try { seen.Add(JsonNode.Parse(text)!["groups"]!.AsArray().Count); }
+                catch (JsonException) { broken++; }
+                reads++;
+            }
+        });
+        // Long and short files in turn: a write that truncated or wrote in place would show as broken JSON or a
+        // missing file within a few hundred reads.
+        for (int i = 1; i <= 2000; i++) file.Write(Stats(i, groups: i % 2 == 0 ? 200 : 1));
+        done.Cancel();
+        reader.Wait();
+        Assert.That(broken, Is.Zero, $"{broken} of {reads} reads saw no file or a partial one");
+        Assert.That(reads, Is.GreaterThan(100));
+        Assert.That(seen, Is.SupersetOf(new[] { 1, 200 }), "the reader saw both versions");
+    }
+}
