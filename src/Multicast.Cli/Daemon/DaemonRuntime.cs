@@ -23,7 +23,7 @@ public sealed class DaemonRuntime : IDisposable
     private readonly StatsFile _statsFile;
     private readonly Func<JsonObject> _stats;
     private Thread? _statsWriter;
-    private readonly ManualResetEventSlim _statsStop = new(false, spinCount: 0); // a wait of a second needs no spinning
+    private readonly ManualResetEventSlim _statsStop = new();
     private readonly object _statsLock = new();
     private readonly string _role;
     private IDisposable? _control;
