@@ -22,8 +22,7 @@ public sealed class DaemonRuntime : IDisposable
     private readonly string _pidFile;
     private readonly StatsFile _statsFile;
     private readonly Func<JsonObject> _stats;
-    private Thread? _statsWriter;
-    private readonly ManualResetEventSlim _statsStop = new();
+    private Timer? _statsTimer;
     private readonly object _statsLock = new();
     private readonly string _role;
     private IDisposable? _control;
@@ -99,18 +98,7 @@ public sealed class DaemonRuntime : IDisposable
         _ready = true;
         File.WriteAllText(_pidFile, $"{Environment.ProcessId}\n");
         WriteStats();
-        _statsWriter = new Thread(WriteStatsEachSecond) { IsBackground = true, Name = "stats writer" };
-        _statsWriter.Start();
-    }
-
-    // Its own thread rather than a timer on the thread pool, so that its scheduling policy is its own: the write is
-    // a burst of a few hundred microseconds (a netlink dump in the client, the JSON, the file) once a second, and on
-    // a busy host it should wait for spare CPU rather than take a CPU from the data plane or the application.
-    private void WriteStatsEachSecond()
-    {
-        if (OperatingSystem.IsLinux() && ThreadScheduling.SetCurrentThreadIdlePolicy() is int errno and not 0)
-            Logger.LogWarning("cannot move the stats writer to SCHED_IDLE (errno {Errno}); it runs at the daemon's priority", errno);
-        while (!_statsStop.Wait(TimeSpan.FromSeconds(1))) WriteStats();
+        _statsTimer = new Timer(_ => WriteStats(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
 
     public void WriteStats()
@@ -188,8 +176,7 @@ public sealed class DaemonRuntime : IDisposable
 
     public void Dispose()
     {
-        _statsStop.Set();
-        _statsWriter?.Join(TimeSpan.FromSeconds(2));
+        _statsTimer?.Dispose();
         _control?.Dispose();
         foreach (PosixSignalRegistration s in _signals) s.Dispose();
         // A daemon that never became ready (e.g. refused because another one serves this directory) does not own

@@ -34,27 +34,6 @@ public class DaemonControlTests
     }
 
     [Test]
-    public void Stats_writer_runs_at_idle_priority_and_rewrites_the_file()
-    {
-        Daemon d = _dir.StartDaemon("multis");
-        // Field 41 of /proc/PID/task/TID/stat is the scheduling policy (5 = SCHED_IDLE); the name may hold a space.
-        int? Policy() =>
-            Directory.GetDirectories($"/proc/{d.Pid}/task")
-                .Where(t => File.ReadAllText(Path.Combine(t, "comm")).Trim() == "stats writer")
-                .Select(t => File.ReadAllText(Path.Combine(t, "stat")))
-                .Select(stat => (int?)int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[41 - 3]))
-                .FirstOrDefault();
-        Assert.That(Policy, Is.EqualTo(5).After(3000, 50), "the stats writer thread is SCHED_IDLE");
-
-        string stats = _dir.File("server_stats.json");
-        double Cpu() => AdminHarness.ReadJson(stats)["process"]!["cpu_seconds"]!.GetValue<double>();
-        Assert.That(() => File.Exists(stats), Is.True.After(3000, 50));
-        DateTime first = File.GetLastWriteTimeUtc(stats);
-        Assert.That(() => File.GetLastWriteTimeUtc(stats), Is.GreaterThan(first).After(3000, 100), "rewritten about once a second");
-        Assert.That(Cpu(), Is.GreaterThan(0), "the process's CPU time is reported");
-    }
-
-    [Test]
     public void Server_stats_layout_counts_real_copies()
     {
         Daemon d = _dir.StartDaemon("multis");
