@@ -10,7 +10,7 @@ namespace Multicast.Tests.Admin;
 public class StatsFileTests
 {
     private string _dir = null!;
-    private string Path_ => Path.Combine(_dir, "server_stats.json");
+    private string StatsPath => Path.Combine(_dir, "server_stats.json");
     private string Twin => Path.Combine(_dir, ".server_stats.json.next");
 
     [SetUp]
@@ -35,53 +35,53 @@ public class StatsFileTests
     [Test]
     public void EachWrite_ReplacesTheWholeFile_EvenWhenItShrinks()
     {
-        var file = new StatsFile(Path_);
+        var file = new StatsFile(StatsPath);
         file.Write(Stats(1, groups: 50));
         file.Write(Stats(2, groups: 40));
         file.Write(Stats(3, groups: 1)); // lands in the first write's (longer) file: it must be cut to length
-        Assert.That(CopiesIn(Path_), Is.EqualTo(3));
-        JsonNode? parsed = JsonNode.Parse(File.ReadAllText(Path_));
+        Assert.That(CopiesIn(StatsPath), Is.EqualTo(3));
+        JsonNode? parsed = JsonNode.Parse(File.ReadAllText(StatsPath));
         Assert.That(parsed!["groups"]!.AsArray(), Has.Count.EqualTo(1), "nothing of the longer file is left behind");
-        Assert.That(File.ReadAllText(Path_), Does.EndWith("}\n"));
+        Assert.That(File.ReadAllText(StatsPath), Does.EndWith("}\n"));
     }
 
     [Test]
     public void OnLinux_TheFileIsSwappedWithItsTwin_NotRecreated()
     {
         if (!OperatingSystem.IsLinux()) Assert.Ignore("renameat2 is Linux's");
-        var file = new StatsFile(Path_);
+        var file = new StatsFile(StatsPath);
         file.Write(Stats(1, groups: 1));
         Assert.That(File.Exists(Twin), Is.False, "the first write becomes the file itself");
         file.Write(Stats(2, groups: 1));
-        Assert.That(CopiesIn(Path_), Is.EqualTo(2));
+        Assert.That(CopiesIn(StatsPath), Is.EqualTo(2));
         // The twin holds the previous figures: the two names were exchanged (a temporary renamed over the file leaves
         // no twin, and frees an inode on every write).
         Assert.That(CopiesIn(Twin), Is.EqualTo(1));
         file.Write(Stats(3, groups: 1));
-        Assert.That((CopiesIn(Path_), CopiesIn(Twin)), Is.EqualTo((3L, 2L)));
+        Assert.That((CopiesIn(StatsPath), CopiesIn(Twin)), Is.EqualTo((3L, 2L)));
 
         file.RemoveTwin();
         Assert.That(File.Exists(Twin), Is.False);
-        Assert.That(CopiesIn(Path_), Is.EqualTo(3), "the figures stay for whoever reads them after the daemon stopped");
+        Assert.That(CopiesIn(StatsPath), Is.EqualTo(3), "the figures stay for whoever reads them after the daemon stopped");
     }
 
     [Test]
     public void AFileDeletedUnderneath_IsWrittenAgain()
     {
-        var file = new StatsFile(Path_);
+        var file = new StatsFile(StatsPath);
         file.Write(Stats(1, groups: 1));
         file.Write(Stats(2, groups: 1));
-        File.Delete(Path_);
+        File.Delete(StatsPath);
         file.Write(Stats(3, groups: 1));
-        Assert.That(CopiesIn(Path_), Is.EqualTo(3));
+        Assert.That(CopiesIn(StatsPath), Is.EqualTo(3));
         file.Write(Stats(4, groups: 1));
-        Assert.That(CopiesIn(Path_), Is.EqualTo(4));
+        Assert.That(CopiesIn(StatsPath), Is.EqualTo(4));
     }
 
     [Test]
     public void AReader_NeverSeesAPartialFile()
     {
-        var file = new StatsFile(Path_);
+        var file = new StatsFile(StatsPath);
         file.Write(Stats(0, groups: 1));
         using var done = new CancellationTokenSource();
         int reads = 0, broken = 0;
@@ -91,7 +91,7 @@ public class StatsFileTests
             while (!done.IsCancellationRequested)
             {
                 string text;
-                try { text = File.ReadAllText(Path_); }
+                try { text = File.ReadAllText(StatsPath); }
                 catch (FileNotFoundException) { broken++; continue; }
                 try { seen.Add(JsonNode.Parse(text)!["groups"]!.AsArray().Count); }
                 catch (JsonException) { broken++; }
