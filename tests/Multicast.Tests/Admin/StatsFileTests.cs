@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Multicast.Cli.Daemon;
+using Multicast.Linux;
 using NUnit.Framework;
 
 namespace Multicast.Tests.Admin;

@@ -53,6 +53,21 @@ public class MicroBenchmarkTests
         }
     }
 
+    [Test]
+    public void StatsFile_BothWaysWriteTheWholeFile()
+    {
+        var b = new StatsFileBenchmarks();
+        b.Setup();
+        try
+        {
+            b.TemporaryRenamedOver();
+            b.TwinSwappedIn();
+            Assert.That(System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(b.SwappedPath))!.ToJsonString(),
+                Is.EqualTo(StatsFileBenchmarks.ServerStats().ToJsonString()));
+        }
+        finally { b.Cleanup(); }
+    }
+
     private static void AssertChecksumsValid(byte[] ip, string body)
     {
         Assert.That(Ipv4Header.Checksum(ip), Is.EqualTo(Ipv4Header.ComputeChecksum(ip)), $"{body}: IP header checksum");

@@ -3,9 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Win32.SafeHandles;
 using Multicast.Core.Config;
-using Multicast.Linux;
 
-namespace Multicast.Cli.Daemon;
+namespace Multicast.Linux;
 
 /// <summary>
 /// The daemon's stats file, rewritten every second: a reader always opens a whole file, old or new.
