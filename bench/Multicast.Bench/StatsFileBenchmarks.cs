@@ -67,6 +67,6 @@ public class StatsFileBenchmarks
     [Benchmark]
     public void TwinSwappedIn() => _swapped.Write(_stats);
 
-    /// <summary>For tests: where the swapped file lives.</summary>
-    public string SwappedPath => Path.Combine(_dir, "server_stats.json");
+    /// <summary>For tests: the two files the benchmarks write.</summary>
+    public (string Renamed, string Swapped) Paths => (_renamed, Path.Combine(_dir, "server_stats.json"));
 }
