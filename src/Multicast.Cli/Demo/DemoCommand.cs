@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json.Nodes;
 using Multicast.Cli.Lab;
+using Multicast.Cli.Tools;
+using Multicast.Core.Engines;
 using Multicast.Linux;
 
 namespace Multicast.Cli.Demo;
@@ -12,31 +14,21 @@ namespace Multicast.Cli.Demo;
 /// </summary>
 public static class DemoCommand
 {
-    private const string Usage = "multicast demo [--engine ring|socket] [--count N=10000] [--rate PER_SEC=5000] [--size BYTES=256] [--members N=3]";
+    private const string Usage = "multicast demo [--engine ring|socket|pcap] [--count N=10000] [--rate PER_SEC=5000] [--size BYTES=256] [--members N=3]";
 
     public static int Run(string[] args)
     {
-        string engine = "ring";
-        long count = 10_000, size = 256, members = 3;
-        double rate = 5_000;
-        for (int i = 0; i < args.Length; i++)
-        {
-            string a = args[i];
-            if (a is "-h" or "--help") { Console.Out.WriteLine(Usage); return 0; }
-            // The option is recognised before its value is looked for, so a mistyped flag is called unknown.
-            string? next = i + 1 < args.Length ? args[i + 1] : null;
-            string V() => next ?? throw new UsageException($"option {a} needs a value");
-            switch (a)
-            {
-                case "--engine": engine = EngineFactory.ServerEngines.Contains(V()) ? V() : throw new UsageException("--engine must be ring, socket or pcap"); break;
-                case "--count": count = ParseLong(a, V(), 1, 10_000_000); break;
-                case "--rate": rate = ParseLong(a, V(), 1, 1_000_000); break;
-                case "--size": size = ParseLong(a, V(), 24, 8_972); break;
-                case "--members": members = ParseLong(a, V(), 1, 20); break;
-                default: throw new UsageException($"unknown option {a}");
-            }
-            i++;
-        }
+        if (args.Any(a => a is "-h" or "--help")) { Console.Out.WriteLine(Usage); return 0; }
+        // The traffic tools' parser: a mistyped flag is called unknown, a known one without its value says so.
+        var options = new ToolArgs(args, new HashSet<string>());
+        string engine = options.String("engine") ?? EngineNames.Ring;
+        if (!EngineFactory.ServerEngines.Contains(engine))
+            throw new UsageException($"--engine must be {string.Join(", ", EngineFactory.ServerEngines[..^1])} or {EngineFactory.ServerEngines[^1]}");
+        long count = options.Long("count", 10_000, 1, 10_000_000);
+        double rate = options.Long("rate", 5_000, 1, 1_000_000);
+        long size = options.Long("size", 256, 24, 8_972);
+        long members = options.Long("members", 3, 1, 20);
+        options.RejectUnknown();
         if (!OperatingSystem.IsLinux()) { Console.Error.WriteLine("error: multicast demo needs Linux (network namespaces)"); return 1; }
         if (!VpcLab.IsRoot) { Console.Error.WriteLine("error: multicast demo needs root to create network namespaces; run: sudo multicast demo"); return 1; }
 
@@ -153,10 +145,6 @@ public static class DemoCommand
         IReadOnlyDictionary<string, long> c = d.ReadCounters();
         return c.Count == 0 ? "(no stats file)" : string.Join(", ", c.Where(kv => kv.Value != 0).Select(kv => $"{kv.Key}={kv.Value}"));
     }
-
-    private static long ParseLong(string option, string value, long min, long max) =>
-        long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) && v >= min && v <= max
-            ? v : throw new UsageException($"option {option}: '{value}' is not an integer in [{min}, {max}]");
 
     private static string FirstLine(string s) => s.Split('\n')[0];
 

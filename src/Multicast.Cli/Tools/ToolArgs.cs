@@ -4,7 +4,7 @@ using System.Net;
 namespace Multicast.Cli.Tools;
 
 /// <summary>
-/// "--name value" and "--flag" parsing for the traffic tools. Unknown or repeated options are usage errors so a typo
+/// "--name value" and "--flag" parsing for the traffic tools and the demo. Unknown or repeated options are usage errors so a typo
 /// in a test harness fails loudly instead of silently running with defaults.
 /// </summary>
 internal sealed class ToolArgs
