@@ -19,12 +19,15 @@ public static class BenchCommand
 {
     public const string Usage =
         "multicast bench [--members 4,32] [--engines ring,ring-raw,socket,pcap] [--systems native,kernel,ENGINES]\n" +
-        "                [--rate R=20000] [--sweep R,R,...] [--duration S=5] [--size 100] [--trial S=1] [--search-budget S=15] [--max-rate R=2000000]\n" +
+        "                [--rate R=20000] [--sweep R,R,...] [--rounds N=1] [--duration S=5] [--size 100] [--trial S=1] [--search-budget S=15] [--max-rate R=2000000]\n" +
         "                [--max-queue-ms MS] [--idle adaptive|spin|yield|park[:MICROS]] [--nice N|BASE:BOOST]\n" +
         "                [--out DIR=bench-results] [--keep-logs] [--quick] [--verbose]\n" +
         "  --rate: fixed rate (datagrams/s) of the latency and CPU measurement, which lasts --duration seconds; it\n" +
         "  holds for the first --members value, the others get the same member copies per second. --sweep adds\n" +
         "  latency runs at more rates (scaled the same way), to show the rate up to which each system's tail holds.\n" +
+        "  --rounds N repeats the latency run at --rate N times per system, the systems in turn (native, kernel, ring,\n" +
+        "  ..., then again), and reports each round's p99 against native's of the same round and the median of\n" +
+        "  those ratios: on a shared machine one run's ratio is one draw from a wide spread.\n" +
         "  The lossless rate (< 0.1 % loss over all members) is searched by doubling then bisection, each trial\n" +
         "  lasting --trial seconds, within --search-budget seconds per system; --max-queue-ms also fails a trial with\n" +
         "  more than MS ms of it still queued when the sender finished (a rate a deep queue absorbed, not delivered).\n" +
@@ -110,6 +113,28 @@ public static class BenchCommand
                 report.Rows.Add(row);
                 say($"[{members} members] {system}: {row.Summary()} ({sw.Elapsed.TotalSeconds:0.0} s)");
             }
+            // Later rounds: the latency run alone, the systems taking turns, so each round's ratios compare runs
+            // seconds apart rather than a whole search apart.
+            List<BenchRow> measured = report.Rows.Where(r => r.Members == members && r.Error is null).ToList();
+            for (int round = 2; round <= o.Rounds; round++)
+            {
+                foreach (BenchRow first in measured)
+                {
+                    BenchRow again;
+                    try
+                    {
+                        again = new SystemRun(lab, first.System, o, say, round).MeasureLatencyOnly();
+                    }
+                    catch (Exception e) when (!VpcLab.Interrupted)
+                    {
+                        again = new BenchRow { System = first.System, Members = members, LatencyRate = first.LatencyRate, Error = e.Message.Split('\n')[0] };
+                    }
+                    first.Rounds.Add(again);
+                    say($"[{members} members] round {round}/{o.Rounds} {first.System}: " + (again.Error is null
+                        ? $"p50/p99/p99.9 {again.P50Us:0}/{again.P99Us:0}/{again.P999Us:0} µs at {again.LatencyRate:0}/s"
+                        : $"FAILED: {again.Error}"));
+                }
+            }
         }
         report.ElapsedSeconds = total.Elapsed.TotalSeconds;
         return report;
@@ -126,6 +151,8 @@ public sealed record BenchOptions
     public double LatencyRate { get; init; } = 20_000;
     /// <summary>More latency rates (for the first member count) measured after the main one: p99 against rate.</summary>
     public double[] SweepRates { get; init; } = [];
+    /// <summary>How many times each system's latency run at LatencyRate is measured, the systems taking turns.</summary>
+    public int Rounds { get; init; } = 1;
     public double Duration { get; init; } = 5;
     public int Size { get; init; } = 100;
     public double TrialSeconds { get; init; } = 1;
@@ -186,13 +213,14 @@ public sealed record BenchOptions
             string V() => next ?? throw new UsageException($"option {a} needs a value");
             o = a switch
             {
-                "--members" => o with { Members = V().Split(',').Select(s => (int)Num(a, s, 1, 80)).ToArray() },
+                "--members" => o with { Members = V().Split(',').Select(s => (int)Num(a, s, 1, 80, integer: true)).ToArray() },
                 "--engines" or "--engine" => o with { Engines = SystemNames(a, V(), enginesOnly: true) },
                 "--systems" => o with { SystemsOverride = SystemNames(a, V(), enginesOnly: false) },
                 "--rate" => o with { LatencyRate = Num(a, V(), 100, 5_000_000) },
                 "--sweep" => o with { SweepRates = V().Split(',').Select(s => Num(a, s, 100, 5_000_000)).ToArray() },
+                "--rounds" => o with { Rounds = (int)Num(a, V(), 1, 50, integer: true) },
                 "--duration" => o with { Duration = Num(a, V(), 0.2, 600) },
-                "--size" => o with { Size = (int)Num(a, V(), 24, 1400) },
+                "--size" => o with { Size = (int)Num(a, V(), 24, 1400, integer: true) },
                 "--trial" => o with { TrialSeconds = Num(a, V(), 0.1, 60) },
                 "--search-budget" => o with { SearchBudget = Num(a, V(), 0, 600) },
                 "--start-rate" => o with { StartRate = Num(a, V(), 100, 10_000_000) },
@@ -229,9 +257,9 @@ public sealed record BenchOptions
         return v;
     }
 
-    private static double Num(string option, string value, double min, double max) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && d >= min && d <= max
-            ? d : throw new UsageException($"option {option}: '{value}' is not a number in [{min}, {max}]");
+    private static double Num(string option, string value, double min, double max, bool integer = false) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && d >= min && d <= max && (!integer || d == Math.Floor(d))
+            ? d : throw new UsageException($"option {option}: '{value}' is not {(integer ? "a whole number" : "a number")} in [{min}, {max}]");
 }
 
 /// <summary>One system measured at one member count.</summary>
@@ -276,6 +304,8 @@ public sealed class BenchRow
     public CpuBudget? Budget { get; set; }
     /// <summary>The --sweep runs: the same measurement at other rates (each with its LatencyRate), in rising rate.</summary>
     public List<BenchRow> Sweep { get; } = new();
+    /// <summary>With --rounds: rounds 2..N of the latency run at LatencyRate (this row is round 1).</summary>
+    public List<BenchRow> Rounds { get; } = new();
 
     public string Summary() => Error is not null
         ? $"FAILED: {Error}"

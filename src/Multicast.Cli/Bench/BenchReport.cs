@@ -34,6 +34,7 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
             j["schedule_p99_vs_native"] = Ratio(r.FromSchedule?.P99Us ?? double.NaN, n?.FromSchedule?.P99Us);
             j["interface_p99_vs_native"] = Ratio(r.ToInterface?.P99Us ?? double.NaN, n?.ToInterface?.P99Us);
             if (r.Sweep.Count > 0) j["sweep"] = new JsonArray(RatePoints(r).Select(p => (JsonNode)SweepPointJson(r, p)).ToArray());
+            if (r.Rounds.Count > 0) AddRounds(j, r);
             rows.Add(j);
         }
         return new JsonObject
@@ -44,7 +45,7 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
                 ["members"] = new JsonArray(Options.Members.Select(m => (JsonNode)m).ToArray()),
                 ["systems"] = new JsonArray(Options.Systems.Select(s => (JsonNode)s).ToArray()),
                 ["latency_rate"] = Options.LatencyRate, ["duration_s"] = Options.Duration, ["size"] = Options.Size,
-                ["trial_s"] = Options.TrialSeconds, ["sweep_rates"] = new JsonArray(Options.SweepRates.Select(r => (JsonNode)r).ToArray()), ["search_budget_s"] = Options.SearchBudget, ["max_queue_ms"] = Options.MaxQueueMs, ["idle"] = Options.Idle ?? "daemon defaults (server adaptive, clients park)", ["nice"] = Options.Nice?.ToString() ?? "daemon defaults (ring: 0, -10 while a backlog drains; socket and pcap: -10)", ["quick"] = Options.Quick,
+                ["trial_s"] = Options.TrialSeconds, ["rounds"] = Options.Rounds, ["sweep_rates"] = new JsonArray(Options.SweepRates.Select(r => (JsonNode)r).ToArray()), ["search_budget_s"] = Options.SearchBudget, ["max_queue_ms"] = Options.MaxQueueMs, ["idle"] = Options.Idle ?? "daemon defaults (server adaptive, clients park)", ["nice"] = Options.Nice?.ToString() ?? "daemon defaults (ring: 0, -10 while a backlog drains; socket and pcap: -10)", ["quick"] = Options.Quick,
                 ["loss_limit_percent"] = 0.1,
             },
             ["elapsed_s"] = Math.Round(ElapsedSeconds, 1),
@@ -77,6 +78,64 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
         string.Create(CultureInfo.InvariantCulture, $"{p.LatencyRate:0}/s {p.P99Us:0} µs") +
         (Ratio(p.P99Us, NativeAt(r, p)?.P99Us) is double v ? string.Create(CultureInfo.InvariantCulture, $" {v:0.00}×") : "") +
         (p.Budget is { } b ? string.Create(CultureInfo.InvariantCulture, $" ({b.MachinePercent:0} %)") : "");
+
+    /// <summary>A row's latency runs at the fixed rate, round 1 (the row itself) first, then --rounds' later rounds.</summary>
+    private static List<BenchRow> RoundPoints(BenchRow r) => [r, .. r.Rounds];
+
+    /// <summary>Each round's p99 against the same round of <paramref name="baseline"/>'s system; null where either failed.</summary>
+    private List<double?> RoundRatios(BenchRow r, string baseline)
+    {
+        List<BenchRow> own = RoundPoints(r);
+        List<BenchRow>? theirs = Baseline(r, baseline) is BenchRow b ? RoundPoints(b) : null;
+        return own.Select((p, i) => p.Error is null && theirs is not null && i < theirs.Count && theirs[i].Error is null
+            ? Ratio(p.P99Us, theirs[i].P99Us) : null).ToList();
+    }
+
+    /// <summary>The median (the mean of the middle two for an even count), or null for none.</summary>
+    public static double? Median(IEnumerable<double> values)
+    {
+        double[] v = values.Where(double.IsFinite).Order().ToArray();
+        if (v.Length == 0) return null;
+        return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
+    }
+
+    private void AddRounds(JsonObject j, BenchRow r)
+    {
+        List<BenchRow> points = RoundPoints(r);
+        List<double?> vsNative = RoundRatios(r, "native"), vsKernel = RoundRatios(r, "kernel");
+        j["rounds"] = new JsonArray(points.Select((p, i) =>
+        {
+            var o = new JsonObject
+            {
+                ["round"] = i + 1, ["error"] = p.Error, ["p50_us"] = p.Error is null ? p.P50Us : null, ["p99_us"] = p.Error is null ? p.P99Us : null,
+                ["p999_us"] = p.Error is null ? p.P999Us : null, ["latency_loss_percent"] = Math.Round(p.LatencyLossPercent, 4),
+                ["p99_vs_native"] = vsNative[i], ["p99_vs_kernel"] = vsKernel[i],
+            };
+            p.Budget?.AddTo(o);
+            return (JsonNode)o;
+        }).ToArray());
+        double[] Ok(List<double?> l) => l.OfType<double>().ToArray();
+        j["rounds_p99_median_us"] = Median(points.Where(p => p.Error is null).Select(p => p.P99Us));
+        j["rounds_p99_vs_native_median"] = Median(Ok(vsNative)) is double m ? Math.Round(m, 3) : null;
+        j["rounds_p99_vs_native_min"] = Ok(vsNative).Length > 0 ? Ok(vsNative).Min() : null;
+        j["rounds_p99_vs_native_max"] = Ok(vsNative).Length > 0 ? Ok(vsNative).Max() : null;
+        j["rounds_p99_vs_kernel_median"] = Median(Ok(vsKernel)) is double k ? Math.Round(k, 3) : null;
+    }
+
+    /// <summary>"p99 669 734 500 µs, median 669 µs; × native 9.99 10.50 7.20, median 9.99× (7.20–10.50×)".</summary>
+    private string RoundsLine(BenchRow r)
+    {
+        static string N(double? v, string format) => v is double d ? d.ToString(format, CultureInfo.InvariantCulture) : "-";
+        List<BenchRow> points = RoundPoints(r);
+        string line = $"p99 {string.Join(' ', points.Select(p => p.Error is null ? N(p.P99Us, "0") : "failed"))} µs, " +
+                      $"median {N(Median(points.Where(p => p.Error is null).Select(p => p.P99Us)), "0")} µs";
+        if (r.System == "native") return line;
+        List<double?> ratios = RoundRatios(r, "native");
+        double[] ok = ratios.OfType<double>().ToArray();
+        if (ok.Length == 0) return line;
+        return line + $"; × native {string.Join(' ', ratios.Select(v => N(v, "0.00")))}, median {N(Median(ok), "0.00")}× " +
+                      $"({N(ok.Min(), "0.00")}–{N(ok.Max(), "0.00")}×)";
+    }
 
     /// <summary>One more latency view, one line per row that has it, with its p99 against native's in the same view.</summary>
     private void LatencyView(StringBuilder sb, string title, Func<BenchRow, MemberLatency?> view)
@@ -139,6 +198,13 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
             foreach (BenchRow r in Rows.Where(r => r.Error is null && r.Sweep.Count > 0))
                 sb.AppendLine(CultureInfo.InvariantCulture, $"{r.Members,7} {r.System,-8} {string.Join("  ", RatePoints(r).Select(p => SweepPoint(r, p)))}");
         }
+        if (Rows.Any(r => r.Error is null && r.Rounds.Count > 0))
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"p99 at {LatencyRates()} over {Options.Rounds} rounds (the systems' latency runs take turns; round 1 is the table's; × native = against native's p99 of the same round):");
+            foreach (BenchRow r in Rows.Where(r => r.Error is null && r.Rounds.Count > 0))
+                sb.AppendLine(CultureInfo.InvariantCulture, $"{r.Members,7} {r.System,-8} {RoundsLine(r)}");
+        }
         if (Rows.Any(r => r.Error is null && r.TailCauses is not null))
         {
             sb.AppendLine(CultureInfo.InvariantCulture,
@@ -162,6 +228,7 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
         "cpu_seconds", "cpu_s_per_million_copies", "gc_gen0", "gc_gen1", "gc_gen2", "allocated_bytes",
         "machine_busy_percent", "cpus", "sender_cpu_percent", "receivers_cpu_percent", "proxy_cpu_percent", "rest_cpu_percent", "stolen_cpu_percent",
         "throughput_vs_native", "throughput_vs_kernel", "p99_vs_native", "p99_vs_kernel", "schedule_p99_vs_native", "interface_p99_vs_native",
+        "rounds_p99_median_us", "rounds_p99_vs_native_median", "rounds_p99_vs_native_min", "rounds_p99_vs_native_max", "rounds_p99_vs_kernel_median",
     ];
 
     public string Csv()

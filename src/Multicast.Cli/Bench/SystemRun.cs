@@ -11,7 +11,8 @@ namespace Multicast.Cli.Bench;
 /// on the source and multic on every member), search the lossless rate, measure latency and proxy cost at a fixed
 /// rate, tear it down (always, also when a step fails).
 /// </summary>
-internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Action<string> say)
+/// <param name="round">Which --rounds round this is: a later round's kept logs go beside the first's.</param>
+internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Action<string> say, int round = 1)
 {
     private const double LossLimit = 0.001; // < 0.1 %
     public const string RawSuffix = "-raw";
@@ -24,7 +25,9 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
         SetUp();
         try
         {
-            Search(row);
+            // Without a search (--search-budget 0) the latency run would be the daemons' first traffic.
+            if (o.SearchBudget > 0) Search(row);
+            else WarmUp(row);
             Latency(row);
             foreach (double rate in o.SweepRatesFor(row.Members))
             {
@@ -32,6 +35,24 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
                 Latency(point, sweep: true);
                 row.Sweep.Add(point);
             }
+        }
+        finally
+        {
+            TearDown();
+        }
+        if (_daemons.Count > 0) ReadGcDeltas(row);
+        return row;
+    }
+
+    /// <summary>A later --rounds round: set up, one latency run at the fixed rate (no search, no sweep), tear down.</summary>
+    public BenchRow MeasureLatencyOnly()
+    {
+        var row = new BenchRow { System = system, Members = lab.Members.Count, LatencyRate = o.LatencyRateFor(lab.Members.Count) };
+        SetUp();
+        try
+        {
+            WarmUp(row);
+            Latency(row);
         }
         finally
         {
@@ -223,7 +244,6 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
     /// <summary>Doubling from --start-rate until loss reaches 0.1 %, then bisection, within the time budget.</summary>
     private void Search(BenchRow row)
     {
-        if (o.SearchBudget <= 0) return;
         List<LabProcess> receivers = StartReceivers(0, o.SearchBudget * 3, _nextSeq);
         _lastProgress = null;
         _lastTrialFailed = false;
@@ -268,6 +288,24 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
             }
             row.SearchDrainMs = WaitUntilDrained(receivers);
             if (o.Verbose) say($"    the search's queue drained {row.SearchDrainMs:0} ms after its last trial");
+        }
+        finally
+        {
+            foreach (LabProcess r in receivers) r.Stop(TimeSpan.FromSeconds(3));
+        }
+    }
+
+    /// <summary>
+    /// What the search's first trial does: a short send that the latency run does not time, so fresh daemons have
+    /// compiled their loops and resolved every member's next hop before it starts.
+    /// </summary>
+    private void WarmUp(BenchRow row)
+    {
+        List<LabProcess> receivers = StartReceivers(0, 30, _nextSeq);
+        try
+        {
+            Trial(receivers, Math.Min(o.StartRate, 10_000), Math.Min(0.3, o.TrialSeconds), row, warmup: true);
+            WaitUntilDrained(receivers);
         }
         finally
         {
@@ -349,7 +387,8 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
     /// <summary>Copies the latency run's logs out of the lab (whose directory goes with it) into OUT/logs/MEMBERS-SYSTEM.</summary>
     private void KeepLogs(BenchRow row, string latenessLog, bool sweep)
     {
-        string dir = Path.Combine(o.OutDir, "logs", $"{row.Members}-{row.System}" + (sweep ? string.Create(CultureInfo.InvariantCulture, $"-{row.LatencyRate:0}") : ""));
+        string dir = Path.Combine(o.OutDir, "logs", $"{row.Members}-{row.System}" + (sweep ? string.Create(CultureInfo.InvariantCulture, $"-{row.LatencyRate:0}") : "") +
+                                                    (round > 1 ? string.Create(CultureInfo.InvariantCulture, $"-round{round}") : ""));
         Directory.CreateDirectory(dir);
         File.Copy(latenessLog, Path.Combine(dir, "lateness.bin"), overwrite: true);
         foreach (LabHost m in lab.Members)
