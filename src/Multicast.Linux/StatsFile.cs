@@ -22,20 +22,26 @@ public sealed class StatsFile
     private static readonly JsonWriterOptions Indented = new() { Indented = true };
 
     private readonly string _path;
-    private readonly string _twin;
     private readonly ArrayBufferWriter<byte> _text = new(4096);
     private bool _exchange = OperatingSystem.IsLinux();
+    // Where the last write went: the path itself, or the file a symlink at the path points to.
+    private string _target;
+    private string _twin;
 
     public StatsFile(string path)
     {
         _path = Path.GetFullPath(path);
-        _twin = Path.Combine(Path.GetDirectoryName(_path)!, $".{Path.GetFileName(_path)}.next");
+        _target = _path;
+        _twin = TwinOf(_path);
     }
+
+    private static string TwinOf(string file) => Path.Combine(Path.GetDirectoryName(file)!, $".{Path.GetFileName(file)}.next");
 
     public void Write(JsonObject content)
     {
+        FollowSymlink();
         if (_exchange && TryWriteAndExchange(content)) return;
-        ConfigFile.SaveAtomically(_path, content, durable: false);
+        ConfigFile.SaveAtomically(_target, content, durable: false);
     }
 
     /// <summary>Removes the twin; the stats file itself stays for whoever reads the last figures.</summary>
@@ -45,25 +51,44 @@ public sealed class StatsFile
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
+    /// <summary>
+    /// An admin who made the stats file a symlink (to a tmpfs, to a monitoring agent's directory) keeps it: the file it
+    /// points to is the one swapped with a twin beside it. Swapping the link itself would move it to the twin's name,
+    /// and the next write would go through it in place, where a reader can see half a file.
+    /// </summary>
+    private void FollowSymlink()
+    {
+        string target = _path;
+        try
+        {
+            if (File.ResolveLinkTarget(_path, returnFinalTarget: true) is FileSystemInfo link) target = link.FullName;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // a link loop or an unreadable link: write the path itself
+        if (target == _target) return;
+        RemoveTwin();
+        _target = target;
+        _twin = TwinOf(target);
+    }
+
     private bool TryWriteAndExchange(JsonObject content)
     {
         _text.ResetWrittenCount();
         using (var writer = new Utf8JsonWriter(_text, Indented)) content.WriteTo(writer);
         _text.Write("\n"u8);
 
-        Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+        Directory.CreateDirectory(Path.GetDirectoryName(_target)!);
         using (SafeFileHandle twin = File.OpenHandle(_twin, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite))
         {
             RandomAccess.Write(twin, _text.WrittenSpan, 0);
             if (RandomAccess.GetLength(twin) > _text.WrittenCount) RandomAccess.SetLength(twin, _text.WrittenCount);
         }
-        switch (FileExchange.Exchange(_twin, _path))
+        switch (FileExchange.Exchange(_twin, _target))
         {
             case FileExchange.Result.Exchanged:
                 return true;
             case FileExchange.Result.Missing:
                 // The first write (or the file was deleted): the twin becomes the file, and the next write makes a new twin.
-                File.Move(_twin, _path, overwrite: true);
+                File.Move(_twin, _target, overwrite: true);
                 return true;
             default:
                 _exchange = false;

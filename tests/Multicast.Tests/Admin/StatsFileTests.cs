@@ -79,6 +79,39 @@ public class StatsFileTests
     }
 
     [Test]
+    public void ASymlinkedStatsFile_StaysALink_AndItsTargetIsSwapped()
+    {
+        if (!OperatingSystem.IsLinux()) Assert.Ignore("symlinks and renameat2 as on Linux");
+        string elsewhere = Path.Combine(_dir, "tmpfs");
+        Directory.CreateDirectory(elsewhere);
+        string target = Path.Combine(elsewhere, "stats.json");
+        File.WriteAllText(target, "{}");
+        File.CreateSymbolicLink(StatsPath, target);
+
+        var file = new StatsFile(StatsPath);
+        for (int i = 1; i <= 3; i++)
+        {
+            file.Write(Stats(i, groups: 1));
+            Assert.That(new FileInfo(StatsPath).LinkTarget, Is.EqualTo(target), $"write {i}: the link is where the admin put it");
+            Assert.That(CopiesIn(target), Is.EqualTo(i), $"write {i} reached the file the link points to");
+        }
+        Assert.That(CopiesIn(StatsPath), Is.EqualTo(3));
+        Assert.That(File.Exists(Twin), Is.False, "no twin beside the link");
+        Assert.That(CopiesIn(Path.Combine(elsewhere, ".stats.json.next")), Is.EqualTo(2), "the twin sits beside the target, one write behind");
+
+        // The admin points the link elsewhere: the next write follows it and the old target's twin goes.
+        File.Delete(StatsPath);
+        string moved = Path.Combine(_dir, "moved.json");
+        File.CreateSymbolicLink(StatsPath, moved);
+        file.Write(Stats(4, groups: 1));
+        Assert.That(CopiesIn(moved), Is.EqualTo(4));
+        Assert.That(CopiesIn(target), Is.EqualTo(3), "the old target keeps its last figures");
+        Assert.That(File.Exists(Path.Combine(elsewhere, ".stats.json.next")), Is.False);
+        file.RemoveTwin();
+        Assert.That(Directory.GetFiles(_dir, ".*"), Is.Empty, "the daemon's stop leaves no twin behind");
+    }
+
+    [Test]
     public void AReader_NeverSeesAPartialFile()
     {
         var file = new StatsFile(StatsPath);
