@@ -19,40 +19,27 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
     private readonly List<LabDaemon> _daemons = new();
     private ulong _nextSeq;
 
-    public BenchRow Measure()
+    public BenchRow Measure() => Run(full: true);
+
+    /// <summary>A later --rounds round: the latency run at the fixed rate alone (no search, no sweep).</summary>
+    public BenchRow MeasureLatencyOnly() => Run(full: false);
+
+    private BenchRow Run(bool full)
     {
         var row = new BenchRow { System = system, Members = lab.Members.Count, LatencyRate = o.LatencyRateFor(lab.Members.Count) };
         SetUp();
         try
         {
-            // Without a search (--search-budget 0) the latency run would be the daemons' first traffic.
-            if (o.SearchBudget > 0) Search(row);
+            // Without a search (--search-budget 0, a later round) the latency run would be the daemons' first traffic.
+            if (full && o.SearchBudget > 0) Search(row);
             else WarmUp(row);
             Latency(row);
-            foreach (double rate in o.SweepRatesFor(row.Members))
+            foreach (double rate in full ? o.SweepRatesFor(row.Members) : [])
             {
                 var point = new BenchRow { System = system, Members = row.Members, LatencyRate = rate };
                 Latency(point, sweep: true);
                 row.Sweep.Add(point);
             }
-        }
-        finally
-        {
-            TearDown();
-        }
-        if (_daemons.Count > 0) ReadGcDeltas(row);
-        return row;
-    }
-
-    /// <summary>A later --rounds round: set up, one latency run at the fixed rate (no search, no sweep), tear down.</summary>
-    public BenchRow MeasureLatencyOnly()
-    {
-        var row = new BenchRow { System = system, Members = lab.Members.Count, LatencyRate = o.LatencyRateFor(lab.Members.Count) };
-        SetUp();
-        try
-        {
-            WarmUp(row);
-            Latency(row);
         }
         finally
         {
