@@ -20,37 +20,43 @@ public static class EngineFactory
     /// <param name="idle">The ring engine's idle strategy; null = <see cref="IdleStrategy.ServerDefault"/> (adaptive).</param>
     /// <param name="priority">The ring engine's data-plane nice values; null = <see cref="DataPlanePriority.Default"/>.
     /// The other engines do not switch: the daemon runs their thread at the boost value throughout.</param>
+    /// <param name="captureBytes">The capture queue (--rx-buffer): the RX ring's memory, the capture socket's receive
+    /// buffer or libpcap's buffer; null = each engine's default (8 MiB, 8 MiB, 32 MiB).</param>
     public static IServerEngine CreateServer(string? engine, string interfaceName, ServerForwarder forwarder, ILogger logger,
-        IdleStrategy? idle = null, DataPlanePriority? priority = null) =>
+        IdleStrategy? idle = null, DataPlanePriority? priority = null, int? captureBytes = null) =>
         (engine ?? DefaultEngine) switch
         {
-            EngineNames.Pcap when OperatingSystem.IsWindows() => PcapEngines.CreateWindowsServer(interfaceName, forwarder, logger),
+            EngineNames.Pcap when OperatingSystem.IsWindows() => PcapEngines.CreateWindowsServer(interfaceName, forwarder, logger, captureBytes),
             EngineNames.Pcap => new PcapServerEngine(interfaceName, forwarder, logger,
-                nic => LinuxNextHops(nic, logger), _ => new RawSocketTxSlots(capacity: 128)),
-            EngineNames.Socket => new SocketServerEngine(interfaceName, forwarder, logger),
+                nic => LinuxNextHops(nic, logger), _ => new RawSocketTxSlots(capacity: 128), captureBytes),
+            EngineNames.Socket => new SocketServerEngine(interfaceName, forwarder, logger, captureBytes),
             EngineNames.Ring => RingOrFallback<IServerEngine>(engine is null, interfaceName, logger,
-                () => new RingServerEngine(interfaceName, forwarder, logger, ServerRingOptions(idle, priority)),
-                () => new SocketServerEngine(interfaceName, forwarder, logger)),
+                () => new RingServerEngine(interfaceName, forwarder, logger, ServerRingOptions(idle, priority, captureBytes)),
+                () => new SocketServerEngine(interfaceName, forwarder, logger, captureBytes)),
             _ => throw new ArgumentException($"unknown engine '{engine}' (expected one of: {string.Join(", ", ServerEngines)})"),
         };
 
     public static IClientEngine CreateClient(string? engine, string interfaceName, ClientForwarder forwarder, ITxSlots delivery, ILogger logger,
-        IdleStrategy? idle = null, DataPlanePriority? priority = null) =>
+        IdleStrategy? idle = null, DataPlanePriority? priority = null, int? captureBytes = null) =>
         (engine ?? DefaultEngine) switch
         {
-            EngineNames.Pcap => new PcapClientEngine(interfaceName, forwarder, delivery, logger),
-            EngineNames.Socket => new SocketClientEngine(interfaceName, forwarder, delivery, logger),
+            EngineNames.Pcap => new PcapClientEngine(interfaceName, forwarder, delivery, logger, captureBytes),
+            EngineNames.Socket => new SocketClientEngine(interfaceName, forwarder, delivery, logger, captureBytes),
             EngineNames.Ring => RingOrFallback<IClientEngine>(engine is null, interfaceName, logger,
-                () => new RingClientEngine(interfaceName, forwarder, delivery, logger, RingOptions(idle, priority)),
-                () => new SocketClientEngine(interfaceName, forwarder, delivery, logger)),
+                () => new RingClientEngine(interfaceName, forwarder, delivery, logger, RingOptions(idle, priority, captureBytes)),
+                () => new SocketClientEngine(interfaceName, forwarder, delivery, logger, captureBytes)),
             _ => throw new ArgumentException($"unknown engine '{engine}' (expected one of: {string.Join(", ", ServerEngines)})"),
         };
 
-    internal static RxRingOptions ServerRingOptions(IdleStrategy? idle, DataPlanePriority? priority = null) =>
-        RingOptions(idle ?? IdleStrategy.ServerDefault, priority);
+    internal static RxRingOptions ServerRingOptions(IdleStrategy? idle, DataPlanePriority? priority = null, int? captureBytes = null) =>
+        RingOptions(idle ?? IdleStrategy.ServerDefault, priority, captureBytes);
 
-    private static RxRingOptions RingOptions(IdleStrategy? idle, DataPlanePriority? priority) =>
-        RxRingOptions.Default with { Idle = idle ?? RxRingOptions.Default.Idle, Priority = priority ?? DataPlanePriority.Default };
+    private static RxRingOptions RingOptions(IdleStrategy? idle, DataPlanePriority? priority, int? captureBytes) =>
+        RxRingOptions.Default with
+        {
+            Idle = idle ?? RxRingOptions.Default.Idle, Priority = priority ?? DataPlanePriority.Default,
+            RingBytes = captureBytes ?? RxRingOptions.Default.RingBytes,
+        };
 
     /// <summary>
     /// The ring engine is the Linux default, so a host where it cannot run (shim not built, no Ethernet framing,

@@ -24,4 +24,42 @@ public static partial class ThreadScheduling
     /// <summary>Sets the calling thread's nice value; returns the errno on failure (e.g. EACCES without CAP_SYS_NICE), else 0.</summary>
     public static int SetCurrentThreadNice(int nice) =>
         setpriority(PRIO_PROCESS, (uint)gettid(), nice) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    // glibc's cpu_set_t: 1024 bits.
+    public const int MaxCpus = 1024;
+    private const int CpuSetBytes = MaxCpus / 8;
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial int sched_setaffinity(int pid, nuint size, byte* mask);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial int sched_getaffinity(int pid, nuint size, byte* mask);
+
+    /// <summary>The CPUs the calling thread may run on (its affinity mask, itself within the cgroup's cpuset).</summary>
+    public static unsafe IReadOnlyList<int> AllowedCpus()
+    {
+        byte* mask = stackalloc byte[CpuSetBytes];
+        new Span<byte>(mask, CpuSetBytes).Clear();
+        if (sched_getaffinity(0, CpuSetBytes, mask) != 0) return Enumerable.Range(0, Environment.ProcessorCount).ToArray();
+        var cpus = new List<int>();
+        for (int cpu = 0; cpu < MaxCpus; cpu++)
+            if ((mask[cpu / 8] & (1 << (cpu % 8))) != 0) cpus.Add(cpu);
+        return cpus;
+    }
+
+    /// <summary>
+    /// Pins the calling thread (only it: threads it starts later inherit the mask, so call this on the data-plane
+    /// thread right before its loop) to <paramref name="cpus"/>; returns the errno on failure, else 0.
+    /// </summary>
+    public static unsafe int SetCurrentThreadAffinity(IReadOnlyList<int> cpus)
+    {
+        byte* mask = stackalloc byte[CpuSetBytes];
+        new Span<byte>(mask, CpuSetBytes).Clear();
+        foreach (int cpu in cpus)
+        {
+            if (cpu is < 0 or >= MaxCpus) return 22; // EINVAL, as the kernel would say for a CPU it has not got
+            mask[cpu / 8] |= (byte)(1 << (cpu % 8));
+        }
+        return sched_setaffinity(0, CpuSetBytes, mask) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
 }

@@ -49,6 +49,12 @@ public sealed unsafe class PcapCapture : IDisposable
     /// </summary>
     public long Drops => Interlocked.Read(ref _drops);
 
+    /// <summary>The capture buffer asked for by default: bursts of a busy host fit, at the price of a deep queue.</summary>
+    public const int DefaultBufferBytes = 32 << 20;
+
+    /// <summary>The capture buffer asked of libpcap (it reports no granted size).</summary>
+    public long BufferBytes { get; }
+
     /// <param name="direction">
     /// <see cref="LibPcap.DirectionOut"/> / <see cref="LibPcap.DirectionIn"/> to capture only what this host sends or
     /// receives (pcap_setdirection: libpcap on Linux; Npcap cannot), null for both.
@@ -57,7 +63,9 @@ public sealed unsafe class PcapCapture : IDisposable
     /// Sizes the snap length: libpcap's ring frames are as large as the snap length, so a 64 KiB snap length would
     /// leave room for only a hundred-odd frames and drop bursts. Longer frames are reported truncated (and counted).
     /// </param>
-    public PcapCapture(LibPcapLiveDevice device, string filter, int? direction, ILogger logger, int mtu, int readTimeoutMs = 100)
+    /// <param name="bufferBytes">libpcap's capture buffer (pcap_set_buffer_size; on Linux the memory of its ring).</param>
+    public PcapCapture(LibPcapLiveDevice device, string filter, int? direction, ILogger logger, int mtu, int readTimeoutMs = 100,
+        int bufferBytes = DefaultBufferBytes)
     {
         _logger = logger;
         Device = device;
@@ -67,8 +75,9 @@ public sealed unsafe class PcapCapture : IDisposable
             Snaplen = Math.Max(mtu, 1500) + 18, // Ethernet + one VLAN tag
             ReadTimeout = readTimeoutMs,
             Immediate = true,
-            BufferSize = 32 << 20,
+            BufferSize = bufferBytes,
         };
+        BufferBytes = bufferBytes;
         config.ConfigurationFailed += (_, e) => logger.LogDebug("pcap option {Property} not applied: {Message}", e.Property, e.Message);
         device.Open(config);
         try

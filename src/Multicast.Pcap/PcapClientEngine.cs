@@ -22,14 +22,17 @@ public sealed class PcapClientEngine : IClientEngine, IFrameSink
     public string Name => EngineNames.Pcap;
     public PcapCapture Capture => _capture;
     public long CaptureDrops => _capture.Drops;
+    public long CaptureBufferBytes => _capture.BufferBytes;
 
-    public PcapClientEngine(string interfaceName, ClientForwarder forwarder, ITxSlots delivery, ILogger logger)
+    /// <param name="captureBytes">libpcap's capture buffer; null = <see cref="PcapCapture.DefaultBufferBytes"/>.</param>
+    public PcapClientEngine(string interfaceName, ClientForwarder forwarder, ITxSlots delivery, ILogger logger, int? captureBytes = null)
     {
         _forwarder = forwarder;
         _delivery = delivery;
         _logger = logger;
         CaptureInterface nic = PcapDevices.Find(interfaceName);
-        _capture = new PcapCapture(nic.Device, Filter(forwarder.Table, forwarder.FragmentsOnly), OperatingSystem.IsWindows() ? null : LibPcap.DirectionIn, logger, nic.Mtu);
+        _capture = new PcapCapture(nic.Device, Filter(forwarder.Table, forwarder.FragmentsOnly), OperatingSystem.IsWindows() ? null : LibPcap.DirectionIn, logger, nic.Mtu,
+            bufferBytes: captureBytes ?? PcapCapture.DefaultBufferBytes);
     }
 
     private static string Filter(ClientTable table, bool fragmentsOnly) =>

@@ -9,7 +9,8 @@ namespace Multicast.Pcap;
 public static class PcapEngines
 {
     [System.Runtime.Versioning.SupportedOSPlatform("windows")]
-    public static PcapServerEngine CreateWindowsServer(string interfaceName, ServerForwarder forwarder, ILogger logger) => new PcapServerEngine(interfaceName, forwarder, logger,
+    public static PcapServerEngine CreateWindowsServer(string interfaceName, ServerForwarder forwarder, ILogger logger, int? captureBytes = null) =>
+        new PcapServerEngine(interfaceName, forwarder, logger,
             nic => new NextHopCache(new IpHelperNextHopSource(), nic.Index, logger),
-            nic => new SocketRawTxSlots(capacity: 64, slotSize: 65535));
+            nic => new SocketRawTxSlots(capacity: 64, slotSize: 65535), captureBytes);
 }

@@ -26,11 +26,13 @@ public sealed class PcapServerEngine : IServerEngine, IFrameSink
     public EthernetTxSlots Slots { get; }
     public PcapCapture Capture => _capture;
     public long CaptureDrops => _capture.Drops;
+    public long CaptureBufferBytes => _capture.BufferBytes;
 
     /// <param name="createResolver">The platform's next-hop resolver for the interface; owned by the engine.</param>
     /// <param name="createSlowPath">OS-routed sends for copies the engine cannot frame; owned by the engine.</param>
+    /// <param name="captureBytes">libpcap's capture buffer; null = <see cref="PcapCapture.DefaultBufferBytes"/>.</param>
     public PcapServerEngine(string interfaceName, ServerForwarder forwarder, ILogger logger,
-        Func<CaptureInterface, INextHopResolver> createResolver, Func<CaptureInterface, ITxSlots> createSlowPath)
+        Func<CaptureInterface, INextHopResolver> createResolver, Func<CaptureInterface, ITxSlots> createSlowPath, int? captureBytes = null)
     {
         _forwarder = forwarder;
         _logger = logger;
@@ -44,7 +46,8 @@ public sealed class PcapServerEngine : IServerEngine, IFrameSink
             if (Interface.Mac == 0) throw new NotSupportedException($"{interfaceName} has no Ethernet address; the pcap engine frames Ethernet");
             // Npcap cannot select the direction, so the filter keeps to frames this host sent.
             _filterMac = OperatingSystem.IsWindows() ? Interface.Mac : null;
-            _capture = new PcapCapture(Interface.Device, Filter(forwarder.Table), OperatingSystem.IsWindows() ? null : LibPcap.DirectionOut, logger, Interface.Mtu);
+            _capture = new PcapCapture(Interface.Device, Filter(forwarder.Table), OperatingSystem.IsWindows() ? null : LibPcap.DirectionOut, logger, Interface.Mtu,
+                bufferBytes: captureBytes ?? PcapCapture.DefaultBufferBytes);
             Slots = OperatingSystem.IsWindows()
                 ? new NpcapSendQueueTxSlots(_capture.Handle, resolver, slowPath, Interface.Mac, Interface.Mtu)
                 : new LibpcapInjectTxSlots(_capture.Handle, resolver, slowPath, Interface.Mac, Interface.Mtu);

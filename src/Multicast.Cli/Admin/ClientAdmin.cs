@@ -22,7 +22,7 @@ public static class ClientAdmin
         multic_admin -P -i {ip} -p {port}
         multic_admin -L
         multic_admin -H
-        multic_admin -R [--interface IF] [--engine ring|socket|pcap] [--idle adaptive|spin|yield|park[:MICROS]] [--nice N|BASE:BOOST] [--delivery nft|raw]
+        multic_admin -R [--interface IF] [--engine ring|socket|pcap] [--idle adaptive|spin|yield|park[:MICROS]] [--nice N|BASE:BOOST] [--cpu LIST] [--rx-buffer SIZE] [--delivery nft|raw]
         Options:
         -A/--add add multicast server ip and port
         -D/--delete del multicast server ip and port

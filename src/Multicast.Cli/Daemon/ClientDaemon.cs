@@ -22,6 +22,7 @@ public static class ClientDaemon
 
     public static int Run(DaemonOptions options)
     {
+        options.CheckHost();
         ClientForwarder forwarder = null!;
         KernelDelivery? kernel = null;
         IClientEngine? running = null;
@@ -38,7 +39,7 @@ public static class ClientDaemon
         forwarder = new ClientForwarder(DeliveryTtl, fragmentsOnly: kernel is not null);
         forwarder.Publish(table);
         using var delivery = new RawSocketTxSlots(capacity: 64, multicastInterface: iface);
-        using IClientEngine engine = running = EngineFactory.CreateClient(options.Engine, iface, forwarder, delivery, log, options.Idle, options.Nice);
+        using IClientEngine engine = running = EngineFactory.CreateClient(options.Engine, iface, forwarder, delivery, log, options.Idle, options.Nice, options.CaptureBytes);
         engine.Apply(table);
         log.LogInformation("multic started: interface {Interface}, engine {Engine}, delivery {Delivery}, {Routes} servers from {Path}",
             iface, engine.Name, kernel is null ? DeliveryRaw : DeliveryNft, config.Routes.Count, configPath);
@@ -58,7 +59,8 @@ public static class ClientDaemon
             list: () => List(forwarder.Counters, kernel),
             stats: () => Stats(forwarder, engine, kernel).ToJsonString(),
             run: engine.Run,
-            dataPlaneNice: options.StartingNice);
+            dataPlaneNice: options.StartingNice,
+            dataPlaneCpus: options.Cpus);
         log.LogInformation("multic stopped");
         return 0;
     }
@@ -126,7 +128,11 @@ public static class ClientDaemon
                 ["packets"] = Volatile.Read(ref r.Packets) + K(r).Packets,
                 ["bytes"] = Volatile.Read(ref r.Bytes) + K(r).Bytes,
             });
-        return new JsonObject { ["delivery"] = kernel is null ? DeliveryRaw : DeliveryNft, ["counters"] = counters, ["routes"] = routes };
+        return new JsonObject
+        {
+            ["delivery"] = kernel is null ? DeliveryRaw : DeliveryNft, ["capture_buffer_bytes"] = engine?.CaptureBufferBytes ?? 0,
+            ["counters"] = counters, ["routes"] = routes,
+        };
 
         (long Packets, long Bytes) K(ClientRoute r) =>
             inKernel.TryGetValue(KernelDelivery.RouteKey(r.ServerIp, r.ServerPort), out var v) ? v : default;

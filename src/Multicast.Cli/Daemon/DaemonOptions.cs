@@ -10,8 +10,15 @@ namespace Multicast.Cli.Daemon;
 /// <param name="Delivery">Client only, as given with --delivery (nft|raw); null = nft where the kernel allows it.</param>
 /// <param name="Nice">The data-plane thread's nice values (--nice N or BASE:BOOST, -20..19); null =
 /// <see cref="DataPlanePriority.Default"/> (0, and −10 while a backlog drains; engines without a ring run at −10).</param>
-public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrategy? Idle = null, string? Delivery = null, DataPlanePriority? Nice = null)
+/// <param name="Cpus">The CPUs the data-plane thread is pinned to (--cpu LIST); null = not pinned.</param>
+/// <param name="CaptureBytes">The capture queue's size (--rx-buffer SIZE): the ring engine's RX ring, the socket
+/// engine's receive buffer, libpcap's buffer; null = the engine's default (8 MiB, 8 MiB, 32 MiB).</param>
+public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrategy? Idle = null, string? Delivery = null, DataPlanePriority? Nice = null,
+    DataPlaneCpus? Cpus = null, int? CaptureBytes = null)
 {
+    public const int MinCaptureBytes = 64 << 10;
+    public const int MaxCaptureBytes = 1 << 30;
+
     /// <summary>The value the daemon sets before its data plane runs: the boost (the ring loop drops to the base itself).</summary>
     public int StartingNice => (Nice ?? DataPlanePriority.Default).Boost;
 
@@ -19,7 +26,8 @@ public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrate
     public static bool IsDaemonOption(string arg) =>
         arg.StartsWith("--interface", StringComparison.Ordinal) || arg.StartsWith("--engine", StringComparison.Ordinal) ||
         arg.StartsWith("--idle", StringComparison.Ordinal) || arg.StartsWith("--delivery", StringComparison.Ordinal) ||
-        arg.StartsWith("--nice", StringComparison.Ordinal);
+        arg.StartsWith("--nice", StringComparison.Ordinal) || arg.StartsWith("--cpu", StringComparison.Ordinal) ||
+        arg.StartsWith("--rx-buffer", StringComparison.Ordinal);
 
     /// <summary>Parses the daemon options that follow -R; anything else is a usage error.</summary>
     public static DaemonOptions Parse(IEnumerable<string> args)
@@ -29,6 +37,8 @@ public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrate
         string? idle = null;
         string? delivery = null;
         string? nice = null;
+        string? cpus = null;
+        string? rxBuffer = null;
         using IEnumerator<string> e = args.GetEnumerator();
         while (e.MoveNext())
         {
@@ -42,13 +52,17 @@ public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrate
                 case "--idle": idle = Value(a); break;
                 case "--delivery": delivery = Value(a); break;
                 case "--nice": nice = Value(a); break;
+                case "--cpu": cpus = Value(a); break;
+                case "--rx-buffer": rxBuffer = Value(a); break;
                 default:
                     if (a.StartsWith("--interface=")) iface = a["--interface=".Length..];
                     else if (a.StartsWith("--engine=")) engine = a["--engine=".Length..];
                     else if (a.StartsWith("--idle=")) idle = a["--idle=".Length..];
                     else if (a.StartsWith("--delivery=")) delivery = a["--delivery=".Length..];
                     else if (a.StartsWith("--nice=")) nice = a["--nice=".Length..];
-                    else throw new UsageException($"unknown option {a} for -R (accepted: --interface IF, --engine ring|socket|pcap, --idle adaptive|spin|yield|park[:MICROS], --delivery nft|raw, --nice N|BASE:BOOST)");
+                    else if (a.StartsWith("--cpu=")) cpus = a["--cpu=".Length..];
+                    else if (a.StartsWith("--rx-buffer=")) rxBuffer = a["--rx-buffer=".Length..];
+                    else throw new UsageException($"unknown option {a} for -R (accepted: --interface IF, --engine ring|socket|pcap, --idle adaptive|spin|yield|park[:MICROS], --delivery nft|raw, --nice N|BASE:BOOST, --cpu LIST, --rx-buffer SIZE)");
                     break;
             }
         }
@@ -56,7 +70,37 @@ public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrate
             throw new UsageException($"unknown engine '{engine}' (expected ring, socket or pcap)");
         if (delivery is not (null or "nft" or "raw"))
             throw new UsageException($"unknown delivery '{delivery}' (expected nft or raw)");
-        return new DaemonOptions(iface, engine, idle is null ? null : ParseIdle(idle), delivery, nice is null ? null : ParseNice(nice));
+        return new DaemonOptions(iface, engine, idle is null ? null : ParseIdle(idle), delivery, nice is null ? null : ParseNice(nice),
+            cpus is null ? null : ParseCpus(cpus), rxBuffer is null ? null : ParseSize("--rx-buffer", rxBuffer, MinCaptureBytes, MaxCaptureBytes));
+    }
+
+    /// <summary>"65536", "512K", "8M", "1G" (binary units), within [min, max].</summary>
+    public static int ParseSize(string option, string text, int min, int max)
+    {
+        long unit = text.Length == 0 ? 1 : char.ToUpperInvariant(text[^1]) switch { 'K' => 1L << 10, 'M' => 1L << 20, 'G' => 1L << 30, _ => 1 };
+        string digits = unit == 1 ? text : text[..^1];
+        if (long.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long n) &&
+            n <= max && n * unit >= min && n * unit <= max)
+            return (int)(n * unit);
+        throw new UsageException($"option {option}: '{text}' is not a size from {min >> 10}K to {max >> 30}G (bytes, or with K, M or G)");
+    }
+
+    /// <summary>
+    /// What only this host can say is wrong with the options (a --cpu the process may not use), as an exception the
+    /// tools report in one line; called before the daemon opens anything.
+    /// </summary>
+    public void CheckHost()
+    {
+        if (Cpus is null) return;
+        if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("--cpu pins the data-plane thread on Linux only");
+        if (Cpus.Problem() is string problem) throw new InvalidOperationException($"--cpu {Cpus}: {problem}");
+    }
+
+    /// <summary>--cpu's value, with DataPlaneCpus' message as a usage error.</summary>
+    public static DataPlaneCpus ParseCpus(string text)
+    {
+        try { return DataPlaneCpus.Parse(text); }
+        catch (ArgumentException error) { throw new UsageException($"option --cpu: {error.Message}"); }
     }
 
     /// <summary>--nice's value; also what `multicast bench --nice` checks before handing it to the daemons.</summary>

@@ -140,7 +140,10 @@ public sealed class DaemonRuntime : IDisposable
     /// <param name="apply">Re-reads the config and applies it; returns what was loaded, for the log. Throws
     /// ConfigException or InvalidOperationException to refuse the change and keep the running config.</param>
     /// <param name="dataPlaneNice">Nice value for the calling thread, which runs the data plane (see ThreadScheduling).</param>
-    public void Serve(Func<string> apply, Func<string> list, Func<string> stats, Action<CancellationToken> run, int dataPlaneNice)
+    /// <param name="dataPlaneCpus">The CPUs to pin the calling thread to (checked by <see cref="DaemonOptions.CheckHost"/>),
+    /// or null. Applied right before the data plane runs, so that no thread the daemon starts inherits the pinning.</param>
+    public void Serve(Func<string> apply, Func<string> list, Func<string> stats, Action<CancellationToken> run, int dataPlaneNice,
+        DataPlaneCpus? dataPlaneCpus = null)
     {
         var reloadLock = new object();
         string Reload()
@@ -171,6 +174,13 @@ public sealed class DaemonRuntime : IDisposable
         if (OperatingSystem.IsLinux() && ThreadScheduling.SetCurrentThreadNice(dataPlaneNice) is int errno and not 0)
             Logger.LogWarning("cannot set the data-plane thread's nice value to {Nice} (errno {Errno}); it competes with other work at the daemon's own",
                 dataPlaneNice, errno);
+        if (dataPlaneCpus is not null)
+        {
+            if (dataPlaneCpus.ApplyToCurrentThread() is int error and not 0)
+                Logger.LogWarning("cannot pin the data-plane thread to CPU {Cpus} (errno {Errno}); it runs where the scheduler puts it", dataPlaneCpus, error);
+            else
+                Logger.LogInformation("data-plane thread pinned to CPU {Cpus}", dataPlaneCpus);
+        }
         run(Stopping);
     }
 

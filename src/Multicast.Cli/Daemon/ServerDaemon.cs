@@ -16,6 +16,7 @@ public static class ServerDaemon
     public static int Run(DaemonOptions options, CancellationToken stopping = default)
     {
         if (options.Delivery is not null) throw new UsageException("--delivery is a client option (multic_admin -R)");
+        options.CheckHost();
         var forwarder = new ServerForwarder();
         IServerEngine? running = null;
         using var runtime = new DaemonRuntime("multis", () => Stats(forwarder, running), stopping);
@@ -27,7 +28,7 @@ public static class ServerDaemon
             ? Multicast.Pcap.PcapDevices.DefaultWindowsInterface() : InterfaceLookup.DefaultInterface());
         var table = new FanoutTable(config, null);
         forwarder.Publish(table);
-        using IServerEngine engine = running = EngineFactory.CreateServer(options.Engine, iface, forwarder, log, options.Idle, options.Nice);
+        using IServerEngine engine = running = EngineFactory.CreateServer(options.Engine, iface, forwarder, log, options.Idle, options.Nice, options.CaptureBytes);
         engine.Apply(table);
         WarnDirectedBroadcasts(table, iface, log);
         log.LogInformation("multis started: interface {Interface}, engine {Engine}, {Groups} groups from {Path}",
@@ -44,7 +45,8 @@ public static class ServerDaemon
             list: () => List(forwarder.Counters),
             stats: () => Stats(forwarder, engine).ToJsonString(),
             run: engine.Run,
-            dataPlaneNice: options.StartingNice);
+            dataPlaneNice: options.StartingNice,
+            dataPlaneCpus: options.Cpus);
         log.LogInformation("multis stopped");
         return 0;
     }
@@ -102,6 +104,6 @@ public static class ServerDaemon
                 ["members"] = members,
             });
         }
-        return new JsonObject { ["counters"] = counters, ["groups"] = groups };
+        return new JsonObject { ["capture_buffer_bytes"] = engine?.CaptureBufferBytes ?? 0, ["counters"] = counters, ["groups"] = groups };
     }
 }

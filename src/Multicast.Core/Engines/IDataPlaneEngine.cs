@@ -21,6 +21,9 @@ public interface IServerEngine : IDisposable
 
     /// <summary>Times the data-plane thread raised its priority to drain a backlog (engines that switch it).</summary>
     long PriorityBoosts => 0;
+
+    /// <summary>Bytes of the capture queue the kernel fills for the engine (ring, socket buffer, pcap buffer); 0 = unknown.</summary>
+    long CaptureBufferBytes => 0;
 }
 
 /// <summary>
@@ -38,6 +41,9 @@ public interface IClientEngine : IDisposable
 
     /// <summary>Times the data-plane thread raised its priority to drain a backlog (engines that switch it).</summary>
     long PriorityBoosts => 0;
+
+    /// <summary>Bytes of the capture queue the kernel fills for the engine (ring, socket buffer, pcap buffer); 0 = unknown.</summary>
+    long CaptureBufferBytes => 0;
 }
 
 /// <summary>Names accepted by --engine.</summary>

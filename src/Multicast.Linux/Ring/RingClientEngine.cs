@@ -49,6 +49,7 @@ public sealed class RingClientEngine : IClientEngine
     public string Name => EngineNames.Ring;
     public long CaptureDrops => _rx.Drops;
     public long PriorityBoosts => Volatile.Read(ref _boost.Boosts);
+    public long CaptureBufferBytes => _rx.Bytes;
     public InterfaceInfo Interface { get; }
     public bool IgnoresOutgoing => _rx.IgnoreOutgoingStatus == 1;
 

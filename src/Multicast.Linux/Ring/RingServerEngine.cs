@@ -68,6 +68,7 @@ public sealed class RingServerEngine : IServerEngine
     public string Name => EngineNames.Ring;
     public long CaptureDrops => _rx.Drops;
     public long PriorityBoosts => Volatile.Read(ref _boost.Boosts);
+    public long CaptureBufferBytes => _rx.Bytes;
     public InterfaceInfo Interface { get; }
     public TxRingSlots Slots { get; }
     public NextHopCache Resolver => _resolver;

@@ -10,13 +10,17 @@ public sealed unsafe class RxRing : IDisposable
 {
     private nint _handle;
 
-    private RxRing(nint handle, int version)
+    private RxRing(nint handle, int version, long bytes)
     {
         _handle = handle;
         Version = version;
+        Bytes = bytes;
     }
 
     public int Version { get; }
+
+    /// <summary>The ring's memory: what a backlog can fill before the kernel drops frames.</summary>
+    public long Bytes { get; }
 
     /// <summary>1 = PACKET_IGNORE_OUTGOING applied, 0 = not requested, negative errno = the kernel refused it.</summary>
     public int IgnoreOutgoingStatus => Shim.RxIgnoreOutgoing(Handle);
@@ -42,7 +46,7 @@ public sealed unsafe class RxRing : IDisposable
                 program, checked((ushort)filter.Length), ignoreOutgoing ? 1 : 0, out handle);
             ShimException.Check(r, "RX ring");
         }
-        return new RxRing(handle, options.Version);
+        return new RxRing(handle, options.Version, (long)blockSize * blockCount);
     }
 
     /// <summary>Replaces the filter atomically (frames already in the ring passed the old one).</summary>

@@ -14,7 +14,11 @@ internal sealed unsafe class PacketCapture : IDisposable
 
     public string InterfaceName { get; }
 
-    public PacketCapture(string interfaceName, BpfInstruction[] filter, bool ignoreOutgoing, int batchSize = 64)
+    /// <summary>The receive buffer asked for by default (the kernel doubles it for its bookkeeping).</summary>
+    public const int DefaultBufferBytes = 8 << 20;
+
+    /// <param name="bufferBytes">The socket's receive buffer (SO_RCVBUFFORCE, so net.core.rmem_max does not cap it).</param>
+    public PacketCapture(string interfaceName, BpfInstruction[] filter, bool ignoreOutgoing, int batchSize = 64, int bufferBytes = DefaultBufferBytes)
     {
         InterfaceName = interfaceName;
         int ifIndex = SocketOps.InterfaceIndex(interfaceName);
@@ -25,7 +29,8 @@ internal sealed unsafe class PacketCapture : IDisposable
             SocketOps.AttachFilter(_fd, filter);
             SocketOps.SetInt(_fd, Libc.SOL_PACKET, Libc.PACKET_AUXDATA, 1, "PACKET_AUXDATA");
             if (ignoreOutgoing) IgnoresOutgoing = SocketOps.TrySetInt(_fd, Libc.SOL_PACKET, Libc.PACKET_IGNORE_OUTGOING, 1);
-            SocketOps.SetBuffer(_fd, receive: true, 8 << 20);
+            SocketOps.SetBuffer(_fd, receive: true, bufferBytes);
+            BufferBytes = SocketOps.GetInt(_fd, Libc.SOL_SOCKET, Libc.SO_RCVBUF);
             SocketOps.SetReceiveTimeout(_fd, TimeSpan.FromMilliseconds(200));
             SocketOps.BindPacket(_fd, ifIndex, Libc.ETH_P_ALL, interfaceName);
         }
@@ -36,6 +41,9 @@ internal sealed unsafe class PacketCapture : IDisposable
         }
         _batch = new ReceiveBatch(batchSize, 65536);
     }
+
+    /// <summary>The receive buffer the kernel granted (SO_RCVBUF: twice what was asked, for its own bookkeeping).</summary>
+    public long BufferBytes { get; }
 
     /// <summary>Whether the kernel accepted PACKET_IGNORE_OUTGOING (Linux 4.20+); the filter covers it otherwise.</summary>
     public bool IgnoresOutgoing { get; }

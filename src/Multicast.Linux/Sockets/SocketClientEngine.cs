@@ -20,13 +20,16 @@ public sealed class SocketClientEngine : IClientEngine
 
     public string Name => EngineNames.Socket;
     public long CaptureDrops => _capture.Drops;
+    public long CaptureBufferBytes => _capture.BufferBytes;
 
-    public SocketClientEngine(string interfaceName, ClientForwarder forwarder, ITxSlots delivery, ILogger logger)
+    /// <param name="captureBytes">The capture socket's receive buffer; null = <see cref="PacketCapture.DefaultBufferBytes"/>.</param>
+    public SocketClientEngine(string interfaceName, ClientForwarder forwarder, ITxSlots delivery, ILogger logger, int? captureBytes = null)
     {
         _forwarder = forwarder;
         _delivery = delivery;
         _logger = logger;
-        _capture = new PacketCapture(interfaceName, Filter(forwarder.Table, forwarder.FragmentsOnly), ignoreOutgoing: true);
+        _capture = new PacketCapture(interfaceName, Filter(forwarder.Table, forwarder.FragmentsOnly), ignoreOutgoing: true,
+            bufferBytes: captureBytes ?? PacketCapture.DefaultBufferBytes);
     }
 
     private static BpfInstruction[] Filter(ClientTable table, bool fragmentsOnly) =>

@@ -21,6 +21,14 @@ internal static unsafe class SocketOps
     public static bool TrySetInt(int fd, int level, int option, int value) =>
         Libc.setsockopt(fd, level, option, &value, sizeof(int)) == 0;
 
+    /// <summary>An int option's value, or 0 if the kernel will not say.</summary>
+    public static int GetInt(int fd, int level, int option)
+    {
+        int value = 0;
+        uint length = sizeof(int);
+        return Libc.getsockopt(fd, level, option, &value, &length) == 0 ? value : 0;
+    }
+
     public static void SetReceiveTimeout(int fd, TimeSpan timeout)
     {
         var tv = new Timeval { Seconds = (long)timeout.TotalSeconds, Microseconds = timeout.Microseconds + timeout.Milliseconds * 1000 };

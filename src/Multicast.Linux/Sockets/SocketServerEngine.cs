@@ -20,14 +20,16 @@ public sealed class SocketServerEngine : IServerEngine
 
     public string Name => EngineNames.Socket;
     public long CaptureDrops => _capture.Drops;
+    public long CaptureBufferBytes => _capture.BufferBytes;
     public RawSocketTxSlots Transmit => _tx;
 
-    public SocketServerEngine(string interfaceName, ServerForwarder forwarder, ILogger logger)
+    /// <param name="captureBytes">The capture socket's receive buffer; null = <see cref="PacketCapture.DefaultBufferBytes"/>.</param>
+    public SocketServerEngine(string interfaceName, ServerForwarder forwarder, ILogger logger, int? captureBytes = null)
     {
         _forwarder = forwarder;
         _logger = logger;
         BpfInstruction[] filter = BpfFilterBuilder.ServerCapture(forwarder.Table.GroupAddresses.ToArray(), linkHeaderLength: 0);
-        _capture = new PacketCapture(interfaceName, filter, ignoreOutgoing: false);
+        _capture = new PacketCapture(interfaceName, filter, ignoreOutgoing: false, bufferBytes: captureBytes ?? PacketCapture.DefaultBufferBytes);
         try { _tx = new RawSocketTxSlots(); }
         catch { _capture.Dispose(); throw; }
     }
