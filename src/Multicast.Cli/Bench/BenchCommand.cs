@@ -20,7 +20,7 @@ public static class BenchCommand
     public const string Usage =
         "multicast bench [--members 4,32] [--engines ring,ring-raw,socket,pcap] [--systems native,kernel,ENGINES]\n" +
         "                [--rate R=20000] [--sweep R,R,...] [--rounds N=1] [--duration S=5] [--size 100] [--trial S=1] [--search-budget S=15] [--max-rate R=2000000]\n" +
-        "                [--max-queue-ms MS] [--idle adaptive|spin|yield|park[:MICROS]] [--nice N|BASE:BOOST]\n" +
+        "                [--max-queue-ms MS] [--idle adaptive|spin|yield|park[:MICROS]] [--nice N|BASE:BOOST] [--rx-buffer SIZE]\n" +
         "                [--out DIR=bench-results] [--keep-logs] [--quick] [--verbose]\n" +
         "  --rate: fixed rate (datagrams/s) of the latency and CPU measurement, which lasts --duration seconds; it\n" +
         "  holds for the first --members value, the others get the same member copies per second. --sweep adds\n" +
@@ -32,7 +32,7 @@ public static class BenchCommand
         "  lasting --trial seconds, within --search-budget seconds per system; --max-queue-ms also fails a trial with\n" +
         "  more than MS ms of it still queued when the sender finished (a rate a deep queue absorbed, not delivered).\n" +
         "  An engine's clients restore whole datagrams in the kernel (multic's default, --delivery nft); ENGINE-raw\n" +
-        "  restores them in user space. --idle and --nice are handed to every daemon (see multis_admin -R).\n" +
+        "  restores them in user space. --idle, --nice and --rx-buffer are handed to every daemon (see multis_admin -R).\n" +
         "  --keep-logs keeps each latency run's per-datagram logs in DIR/logs/MEMBERS-SYSTEM: lateness.bin (ns the sender\n" +
         "  was behind its schedule), HOST-latency.bin and HOST-arrival.bin (ns from the send stamp to the receiver and to\n" +
         "  the member's interface); 64-bit little-endian, one per sequence number, 0 = not received.\n" +
@@ -164,6 +164,8 @@ public sealed record BenchOptions
     public string? Idle { get; init; }
     /// <summary>The daemons' data-plane nice values (their --nice); null = their default.</summary>
     public DataPlanePriority? Nice { get; init; }
+    /// <summary>The daemons' capture queue (their --rx-buffer), as given; null = each engine's default.</summary>
+    public string? RxBuffer { get; init; }
     public string OutDir { get; init; } = "bench-results";
     public bool Quick { get; init; }
     /// <summary>Keep the latency runs' per-datagram logs in OutDir/logs (for analysis beyond the report).</summary>
@@ -174,7 +176,8 @@ public sealed record BenchOptions
     /// <summary>What every daemon of an engine row is started with beyond its interface and engine.</summary>
     public string[] DaemonArgs() =>
         [.. Idle is null ? [] : new[] { "--idle", Idle },
-         .. Nice is { } nice ? new[] { "--nice", nice.ToString() } : []];
+         .. Nice is { } nice ? new[] { "--nice", nice.ToString() } : [],
+         .. RxBuffer is null ? [] : new[] { "--rx-buffer", RxBuffer }];
 
     public IEnumerable<string> Systems => SystemsOverride ?? ["native", "kernel", .. Engines];
 
@@ -228,6 +231,7 @@ public sealed record BenchOptions
                 "--max-queue-ms" => o with { MaxQueueMs = Num(a, V(), 0, 60_000) },
                 "--idle" => o with { Idle = Checked(V(), DaemonOptions.ParseIdle) },
                 "--nice" => o with { Nice = DaemonOptions.ParseNice(V()) },
+                "--rx-buffer" => o with { RxBuffer = Checked(V(), v => DaemonOptions.ParseSize(a, v, DaemonOptions.MinCaptureBytes, DaemonOptions.MaxCaptureBytes)) },
                 "--out" => o with { OutDir = V() },
                 _ => throw new UsageException($"unknown option {a}"),
             };

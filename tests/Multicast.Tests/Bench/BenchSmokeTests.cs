@@ -39,6 +39,9 @@ public class BenchSmokeTests
         Assert.Throws<Multicast.Cli.UsageException>(() => BenchOptions.Parse(["--nice", "20"]));
         Assert.Throws<Multicast.Cli.UsageException>(() => BenchOptions.Parse(["--nice", "1.5"]));
         Assert.Throws<Multicast.Cli.UsageException>(() => BenchOptions.Parse(["--idle", "eager"]));
+        Assert.That(BenchOptions.Parse(["--rx-buffer", "512K"]).DaemonArgs(), Is.EqualTo(new[] { "--rx-buffer", "512K" }));
+        Assert.That(() => BenchOptions.Parse(["--rx-buffer", "8MB"]),
+            Throws.TypeOf<Multicast.Cli.UsageException>().With.Message.StartsWith("option --rx-buffer: '8MB' is not a size"));
     }
 
     [Test]
