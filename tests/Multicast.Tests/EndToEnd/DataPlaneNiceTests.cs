@@ -69,7 +69,7 @@ public class DataPlaneNiceTests
             // keep up with one burst gets two more before the test calls it a failure.
             for (int burst = 0; burst < 3 && byDefault.Counter("priority_boosts") == 0; burst++)
             {
-                Burst(lab);
+                E2e.UnpacedBurst(lab, BurstCount);
                 Thread.Sleep(1500); // the stats file is rewritten every second
             }
             Assert.That(byDefault.Counter("priority_boosts"), Is.GreaterThan(0), "a backlog raised the thread's priority");
@@ -82,13 +82,11 @@ public class DataPlaneNiceTests
         try
         {
             Assert.That(() => E2e.ServerLog(pinned), Does.Contain("ring engine, idle adaptive:100, nice -10").After(5000, 50));
-            Burst(lab);
+            E2e.UnpacedBurst(lab, BurstCount);
             // An unpaced burst can overrun the bounded RX ring on a busy machine: every datagram is either forwarded or
             // counted as dropped, never lost silently (one member, so one copy per datagram).
-            static long Accounted(IReadOnlyDictionary<string, long> c) =>
-                c.GetValueOrDefault("copies_sent") + c.GetValueOrDefault("copies_dropped_tx_full") + c.GetValueOrDefault("capture_drops");
-            IReadOnlyDictionary<string, long> after = pinned.WaitForCounters(c => Accounted(c) >= BurstCount, TimeSpan.FromSeconds(10));
-            Assert.That(Accounted(after), Is.EqualTo(BurstCount), string.Join(", ", after.Select(kv => $"{kv.Key}={kv.Value}")));
+            IReadOnlyDictionary<string, long> after = pinned.WaitForCounters(c => E2e.CopiesAccounted(c) >= BurstCount, TimeSpan.FromSeconds(10));
+            Assert.That(E2e.CopiesAccounted(after), Is.EqualTo(BurstCount), string.Join(", ", after.Select(kv => $"{kv.Key}={kv.Value}")));
             Assert.That(after["copies_sent"], Is.GreaterThan(BurstCount / 2), "the burst was forwarded, not mostly dropped");
             Assert.That(ThreadNices(pinned.Process.Id), Does.Contain(-10), "a fixed value stays");
             Assert.That(pinned.Counter("priority_boosts"), Is.Zero, "a fixed value never switches");
@@ -97,14 +95,6 @@ public class DataPlaneNiceTests
     }
 
     private const int BurstCount = 20000;
-
-    private static void Burst(VpcLab lab)
-    {
-        LabProcess sender = lab.StartTool(lab.Source, "send", "--group", "224.1.2.3", "--port", "5000", "--count", BurstCount.ToString(),
-            "--rate", "0", "--size", "64", "--interface-ip", lab.Source.Address.ToString());
-        System.Text.Json.Nodes.JsonObject r = sender.WaitForJsonResult(TimeSpan.FromSeconds(30));
-        Assert.That(E2e.Long(r, "sent"), Is.EqualTo(BurstCount), r.ToJsonString());
-    }
 
     /// <summary>Each thread's nice value: field 19 of /proc/PID/task/TID/stat, counted after the command name.</summary>
     private static List<int> ThreadNices(int pid)

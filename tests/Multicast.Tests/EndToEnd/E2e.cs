@@ -24,6 +24,25 @@ public static class E2e
         return VpcLab.Create(members, nonMembers, log: line => TestContext.Progress.WriteLine(line));
     }
 
+    /// <summary>
+    /// Sends <paramref name="count"/> 64-byte datagrams to 224.1.2.3:5000 from the lab's source as fast as the sender
+    /// can: far faster than a fan-out drains, so the proxy's capture queue fills.
+    /// </summary>
+    public static void UnpacedBurst(VpcLab lab, int count)
+    {
+        LabProcess sender = lab.StartTool(lab.Source, "send", "--group", "224.1.2.3", "--port", "5000", "--count", count.ToString(),
+            "--rate", "0", "--size", "64", "--interface-ip", lab.Source.Address.ToString());
+        JsonObject r = sender.WaitForJsonResult(TimeSpan.FromSeconds(30));
+        Assert.That(Long(r, "sent"), Is.EqualTo(count), r.ToJsonString());
+    }
+
+    /// <summary>
+    /// A one-member server's account of every datagram: its copy sent, dropped at the TX ring, or dropped by the
+    /// kernel at the capture queue (counted there too), never lost silently.
+    /// </summary>
+    public static long CopiesAccounted(IReadOnlyDictionary<string, long> counters) =>
+        counters.GetValueOrDefault("copies_sent") + counters.GetValueOrDefault("copies_dropped_tx_full") + counters.GetValueOrDefault("capture_drops");
+
     public static long Long(JsonObject o, string key) => o[key]?.GetValue<long>() ?? throw new AssertionException($"result has no '{key}': {o.ToJsonString()}");
 
     /// <summary>The (address:port → count) pairs a receiver saw.</summary>
