@@ -21,6 +21,7 @@ public static class BenchCommand
         "multicast bench [--members 4,32] [--engines ring,ring-raw,socket,pcap] [--systems native,kernel,ENGINES]\n" +
         "                [--rate R=20000] [--sweep R,R,...] [--rounds N=1] [--duration S=5] [--size 100] [--trial S=1] [--search-budget S=15] [--max-rate R=2000000]\n" +
         "                [--max-queue-ms MS] [--idle adaptive|spin|yield|park[:MICROS]] [--nice N|BASE:BOOST] [--rx-buffer SIZE]\n" +
+        "                [--cpu LIST] [--sender-cpu LIST]\n" +
         "                [--out DIR=bench-results] [--keep-logs] [--quick] [--verbose]\n" +
         "  --rate: fixed rate (datagrams/s) of the latency and CPU measurement, which lasts --duration seconds; it\n" +
         "  holds for the first --members value, the others get the same member copies per second. --sweep adds\n" +
@@ -32,7 +33,8 @@ public static class BenchCommand
         "  lasting --trial seconds, within --search-budget seconds per system; --max-queue-ms also fails a trial with\n" +
         "  more than MS ms of it still queued when the sender finished (a rate a deep queue absorbed, not delivered).\n" +
         "  An engine's clients restore whole datagrams in the kernel (multic's default, --delivery nft); ENGINE-raw\n" +
-        "  restores them in user space. --idle, --nice and --rx-buffer are handed to every daemon (see multis_admin -R).\n" +
+        "  restores them in user space. --idle, --nice, --rx-buffer and --cpu are handed to every daemon (see\n" +
+        "  multis_admin -R); --sender-cpu pins the sending application's thread (tool send --cpu).\n" +
         "  --keep-logs keeps each latency run's per-datagram logs in DIR/logs/MEMBERS-SYSTEM: lateness.bin (ns the sender\n" +
         "  was behind its schedule), HOST-latency.bin and HOST-arrival.bin (ns from the send stamp to the receiver and to\n" +
         "  the member's interface); 64-bit little-endian, one per sequence number, 0 = not received.\n" +
@@ -166,6 +168,9 @@ public sealed record BenchOptions
     public DataPlanePriority? Nice { get; init; }
     /// <summary>The daemons' capture queue (their --rx-buffer), as given; null = each engine's default.</summary>
     public string? RxBuffer { get; init; }
+    /// <summary>The daemons' data-plane CPUs (their --cpu), and the sender's (tool send --cpu), as given; null = not pinned.</summary>
+    public string? Cpus { get; init; }
+    public string? SenderCpus { get; init; }
     public string OutDir { get; init; } = "bench-results";
     public bool Quick { get; init; }
     /// <summary>Keep the latency runs' per-datagram logs in OutDir/logs (for analysis beyond the report).</summary>
@@ -177,7 +182,8 @@ public sealed record BenchOptions
     public string[] DaemonArgs() =>
         [.. Idle is null ? [] : new[] { "--idle", Idle },
          .. Nice is { } nice ? new[] { "--nice", nice.ToString() } : [],
-         .. RxBuffer is null ? [] : new[] { "--rx-buffer", RxBuffer }];
+         .. RxBuffer is null ? [] : new[] { "--rx-buffer", RxBuffer },
+         .. Cpus is null ? [] : new[] { "--cpu", Cpus }];
 
     public IEnumerable<string> Systems => SystemsOverride ?? ["native", "kernel", .. Engines];
 
@@ -231,6 +237,8 @@ public sealed record BenchOptions
                 "--max-queue-ms" => o with { MaxQueueMs = Num(a, V(), 0, 60_000) },
                 "--idle" => o with { Idle = Checked(V(), DaemonOptions.ParseIdle) },
                 "--nice" => o with { Nice = DaemonOptions.ParseNice(V()) },
+                "--cpu" => o with { Cpus = Checked(V(), v => DaemonOptions.ParseCpus(v, a)) },
+                "--sender-cpu" => o with { SenderCpus = Checked(V(), v => DaemonOptions.ParseCpus(v, a)) },
                 "--rx-buffer" => o with { RxBuffer = Checked(V(), v => DaemonOptions.ParseSize(a, v, DaemonOptions.MinCaptureBytes, DaemonOptions.MaxCaptureBytes)) },
                 "--out" => o with { OutDir = V() },
                 _ => throw new UsageException($"unknown option {a}"),

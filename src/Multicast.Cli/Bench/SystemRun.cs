@@ -166,7 +166,8 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
             "--port", BenchCommand.Port.ToString(CultureInfo.InvariantCulture), "--count", count.ToString(CultureInfo.InvariantCulture),
             "--rate", BenchCommand.F(Math.Round(rate)), "--size", o.Size.ToString(CultureInfo.InvariantCulture),
             "--interface-ip", lab.Source.Address.ToString(), "--first-seq", _nextSeq.ToString(CultureInfo.InvariantCulture),
-            .. (latenessLog is null ? [] : new[] { "--lateness-log", latenessLog })]);
+            .. (latenessLog is null ? [] : new[] { "--lateness-log", latenessLog }),
+            .. (o.SenderCpus is null ? [] : new[] { "--cpu", o.SenderCpus })]);
         _nextSeq += (ulong)count;
         return sender.WaitForJsonResult(TimeSpan.FromSeconds(count / Math.Max(rate, 1000) + 60));
     }

@@ -97,10 +97,10 @@ public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrate
     }
 
     /// <summary>--cpu's value, with DataPlaneCpus' message as a usage error.</summary>
-    public static DataPlaneCpus ParseCpus(string text)
+    public static DataPlaneCpus ParseCpus(string text, string option = "--cpu")
     {
         try { return DataPlaneCpus.Parse(text); }
-        catch (ArgumentException error) { throw new UsageException($"option --cpu: {error.Message}"); }
+        catch (ArgumentException error) { throw new UsageException($"option {option}: {error.Message}"); }
     }
 
     /// <summary>--nice's value; also what `multicast bench --nice` checks before handing it to the daemons.</summary>

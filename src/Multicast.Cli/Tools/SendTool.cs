@@ -13,11 +13,21 @@ internal static class SendTool
 {
     public const string Usage =
         "multicast tool send --group G --port P [--count N=10] [--rate PER_SEC=0 (unpaced)] [--size BYTES=64]\n" +
-        "                    [--interface-ip A] [--ttl T=1] [--source-port SP] [--first-seq S=0] [--lateness-log FILE]\n" +
-        "  --lateness-log: per datagram, how far behind its schedule it was sent (ns, 64-bit little-endian; paced only)";
+        "                    [--interface-ip A] [--ttl T=1] [--source-port SP] [--first-seq S=0] [--lateness-log FILE] [--cpu LIST]\n" +
+        "  --lateness-log: per datagram, how far behind its schedule it was sent (ns, 64-bit little-endian; paced only)\n" +
+        "  --cpu: pin the sending thread to these CPUs (Linux; as multis_admin -R --cpu)";
 
     // A log holds one 8-byte value per datagram, kept in memory until the end: cap it at 512 MiB.
     private const long MaxLoggedCount = 1 << 26;
+
+    /// <summary>A publisher pinned to a core of its own, as a latency-minded user would run one.</summary>
+    private static void PinSendingThread(string cpuList)
+    {
+        var options = new Daemon.DaemonOptions(null, null, Cpus: Daemon.DaemonOptions.ParseCpus(cpuList));
+        options.CheckHost();
+        if (options.Cpus!.ApplyToCurrentThread() is int errno and not 0)
+            throw new InvalidOperationException($"--cpu {options.Cpus}: sched_setaffinity failed (errno {errno})");
+    }
 
     public static int Run(string[] argv)
     {
@@ -33,7 +43,9 @@ internal static class SendTool
         int sourcePort = (int)a.Long("source-port", 0, 0, 65535);
         ulong firstSeq = (ulong)a.Long("first-seq", 0, 0);
         string? latenessLogPath = a.String("lateness-log");
+        string? cpuList = a.String("cpu");
         a.RejectUnknown();
+        if (cpuList is not null) PinSendingThread(cpuList);
         if (latenessLogPath is not null && (rate <= 0 || count > MaxLoggedCount))
             throw new UsageException($"option --lateness-log needs --rate and at most {MaxLoggedCount} datagrams");
         // Opened before sending, so a path that cannot be written fails before any traffic.

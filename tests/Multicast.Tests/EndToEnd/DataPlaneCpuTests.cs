@@ -1,5 +1,6 @@
 using System.Net;
 using Multicast.Cli;
+using Multicast.Cli.Bench;
 using Multicast.Cli.Daemon;
 using Multicast.Cli.Lab;
 using Multicast.Linux;
@@ -71,6 +72,32 @@ public class DataPlaneCpuTests
         Assert.That(File.Exists(dir.File("multis.pid")), Is.False, "it never said it was ready");
         dir.Run("multic_admin", "-R", "--interface", "lo", "--engine", "socket", "--cpu", "1022-1023")
             .AssertOneLineError("--cpu 1022-1023: CPUs 1022, 1023 are not available to this process");
+    }
+
+    [Test]
+    public void TheSendTool_PinsItsThreadOrSaysWhyNot()
+    {
+        if (!OperatingSystem.IsLinux()) Assert.Ignore("affinity masks are Linux's");
+        using var dir = new ConfigDir();
+        string cpu = ThreadScheduling.AllowedCpus()[^1].ToString();
+        ToolResult sent = dir.Run("multicast", "tool", "send", "--group", "224.1.2.3", "--port", "5000", "--count", "3",
+            "--interface-ip", "127.0.0.1", "--cpu", cpu);
+        Assert.That(sent.Exit, Is.Zero, sent.ToString());
+        Assert.That(sent.Out, Does.Contain("\"sent\":3"), sent.ToString());
+        ToolResult refused = dir.Run("multicast", "tool", "send", "--group", "224.1.2.3", "--port", "5000", "--count", "3",
+            "--interface-ip", "127.0.0.1", "--cpu", "1023");
+        refused.AssertOneLineError("CPU 1023 is not available to this process");
+        Assert.That(refused.Out, Is.Empty, "nothing was sent");
+    }
+
+    [Test]
+    public void TheBench_PinsTheDaemonsAndTheSenderWhereAsked()
+    {
+        BenchOptions o = BenchOptions.Parse(["--cpu", "1", "--sender-cpu", "0"]);
+        Assert.That(o.DaemonArgs(), Is.EqualTo(new[] { "--cpu", "1" }));
+        Assert.That(o.SenderCpus, Is.EqualTo("0"));
+        Assert.That(() => BenchOptions.Parse(["--sender-cpu", "first"]),
+            Throws.TypeOf<UsageException>().With.Message.StartsWith("option --sender-cpu: 'first' is not a CPU list"));
     }
 
     /// <summary>Each thread's nice value (field 19 of its stat) and Cpus_allowed_list.</summary>
