@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text.Json.Nodes;
 using Multicast.Cli;
 using Multicast.Cli.Daemon;
@@ -33,7 +32,7 @@ public class CaptureBufferTests
     public void EachEngine_ReportsTheQueueItGot()
     {
         using VpcLab lab = E2e.CreateLab(members: 1, nonMembers: 0);
-        string config = LabConfig.Server(IPAddress.Parse("224.1.2.3"), 5000, 0, lab.Members.Select(m => m.Address));
+        string config = E2e.GroupToAllMembers(lab);
         (string Engine, string[] Args, long Expected)[] cases =
         [
             ("ring", [], 8 << 20),                          // the ring engine's default RX ring
@@ -57,7 +56,7 @@ public class CaptureBufferTests
     public void AShallowQueue_DropsABurstItCannotHold_AndCountsEveryDrop()
     {
         using VpcLab lab = E2e.CreateLab(members: 1, nonMembers: 0);
-        string config = LabConfig.Server(IPAddress.Parse("224.1.2.3"), 5000, 0, lab.Members.Select(m => m.Address));
+        string config = E2e.GroupToAllMembers(lab);
         // 64 KiB holds 32 frames (16 pages of two): an unpaced sender outruns the fan-out by far more than that.
         LabDaemon shallow = lab.StartServer(lab.Source, "ring", config, null, "--rx-buffer", "64K");
         try

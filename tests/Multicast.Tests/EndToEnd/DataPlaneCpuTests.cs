@@ -1,4 +1,3 @@
-using System.Net;
 using Multicast.Cli;
 using Multicast.Cli.Bench;
 using Multicast.Cli.Daemon;
@@ -42,7 +41,7 @@ public class DataPlaneCpuTests
     public void TheDataPlaneThreadAlone_RunsOnTheGivenCpu()
     {
         using VpcLab lab = E2e.CreateLab(members: 1, nonMembers: 0);
-        string config = LabConfig.Server(IPAddress.Parse("224.1.2.3"), 5000, 0, lab.Members.Select(m => m.Address));
+        string config = E2e.GroupToAllMembers(lab);
         IReadOnlyList<int> allowed = ThreadScheduling.AllowedCpus();
         int cpu = allowed[^1];
 

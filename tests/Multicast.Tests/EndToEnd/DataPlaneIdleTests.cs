@@ -1,4 +1,3 @@
-using System.Net;
 using Multicast.Cli;
 using Multicast.Cli.Daemon;
 using Multicast.Cli.Lab;
@@ -26,7 +25,7 @@ public class DataPlaneIdleTests
     public void TheRingServerStartsAdaptiveUnlessToldOtherwise()
     {
         using VpcLab lab = E2e.CreateLab(members: 1, nonMembers: 0);
-        string config = LabConfig.Server(IPAddress.Parse("224.1.2.3"), 5000, 0, lab.Members.Select(m => m.Address));
+        string config = E2e.GroupToAllMembers(lab);
 
         LabDaemon byDefault = lab.StartServer(lab.Source, "ring", config);
         try { Assert.That(() => E2e.ServerLog(byDefault), Does.Contain("idle adaptive:100").After(5000, 50)); }

@@ -1,4 +1,3 @@
-using System.Net;
 using Multicast.Cli;
 using Multicast.Cli.Daemon;
 using Multicast.Cli.Lab;
@@ -35,7 +34,7 @@ public class DataPlaneNiceTests
     public void TheDataPlaneThreadRunsAtTheGivenNiceValue()
     {
         using VpcLab lab = E2e.CreateLab(members: 1, nonMembers: 0);
-        string config = LabConfig.Server(IPAddress.Parse("224.1.2.3"), 5000, 0, lab.Members.Select(m => m.Address));
+        string config = E2e.GroupToAllMembers(lab);
 
         LabDaemon byDefault = lab.StartServer(lab.Source, "socket", config);
         try { Assert.That(() => ThreadNices(byDefault.Process.Id), Does.Contain(-10).After(5000, 50)); }
@@ -55,7 +54,7 @@ public class DataPlaneNiceTests
     public void TheRingThreadRaisesItsPriorityOnlyWhileABacklogDrains()
     {
         using VpcLab lab = E2e.CreateLab(members: 1, nonMembers: 0);
-        string config = LabConfig.Server(IPAddress.Parse("224.1.2.3"), 5000, 0, lab.Members.Select(m => m.Address));
+        string config = E2e.GroupToAllMembers(lab);
 
         LabDaemon byDefault = lab.StartServer(lab.Source, "ring", config);
         try

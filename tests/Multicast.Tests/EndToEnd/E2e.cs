@@ -24,6 +24,10 @@ public static class E2e
         return VpcLab.Create(members, nonMembers, log: line => TestContext.Progress.WriteLine(line));
     }
 
+    /// <summary>The server config most data-plane tests run with: group 224.1.2.3:5000 to every member of the lab.</summary>
+    public static string GroupToAllMembers(VpcLab lab) =>
+        LabConfig.Server(System.Net.IPAddress.Parse("224.1.2.3"), 5000, 0, lab.Members.Select(m => m.Address));
+
     /// <summary>
     /// Sends <paramref name="count"/> 64-byte datagrams to 224.1.2.3:5000 from the lab's source as fast as the sender
     /// can: far faster than a fan-out drains, so the proxy's capture queue fills.
