@@ -12,6 +12,15 @@ public static class TrafficTool
             return 0;
         }
         string[] rest = args[1..];
+        if (rest is ["-h" or "--help"])
+        {
+            string? usage = args[0] switch { "send" => SendTool.Usage, "recv" => RecvTool.Usage, "rawsend" => RawSendTool.Usage, _ => null };
+            if (usage is not null)
+            {
+                Console.Out.WriteLine(usage);
+                return 0;
+            }
+        }
         try
         {
             return args[0] switch

@@ -137,6 +137,14 @@ public class TailBreakdownTests
             Assert.That(arrival.Exit, Is.EqualTo(2), "a usage error");
             Assert.That(arrival.Err, Does.StartWith("error: option --arrival-log needs --expect"), arrival.ToString());
 
+            // Each tool explains itself.
+            foreach (string tool in new[] { "send", "recv", "rawsend" })
+            {
+                ToolResult help = AdminHarness.Run(dir, "multicast", "tool", tool, "--help");
+                help.AssertOk();
+                Assert.That(help.Out, Does.StartWith($"multicast tool {tool} "), help.ToString());
+            }
+
             ToolResult send = AdminHarness.Run(dir, "multicast", "tool", "send", "--group", "224.1.2.3", "--port", "5000",
                 "--lateness-log", Path.Combine(dir, "s.bin"));
             Assert.That(send.Exit, Is.EqualTo(2), "a usage error");
