@@ -37,6 +37,13 @@ public sealed record DataPlaneCpus(IReadOnlyList<int> Cpus)
             : $"{(missing.Length == 1 ? "CPU" : "CPUs")} {string.Join(", ", missing)} {(missing.Length == 1 ? "is" : "are")} not available to this process (it may run on {Format(allowed)})";
     }
 
+    /// <summary>Throws, with a one-line message, unless this process may run on every CPU of the list (Linux only).</summary>
+    public void EnsureAvailable()
+    {
+        if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("--cpu pins a thread on Linux only");
+        if (Problem() is string problem) throw new InvalidOperationException($"--cpu {this}: {problem}");
+    }
+
     /// <summary>Pins the calling thread; returns the errno on failure, else 0.</summary>
     public int ApplyToCurrentThread() => ThreadScheduling.SetCurrentThreadAffinity(Cpus);
 

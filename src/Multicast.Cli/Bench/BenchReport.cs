@@ -101,6 +101,8 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
         return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
     }
 
+    private static double? P99Median(List<BenchRow> rounds) => Median(rounds.Where(p => p.Error is null).Select(p => p.P99Us));
+
     private void AddRounds(JsonObject j, BenchRow r)
     {
         List<BenchRow> points = RoundPoints(r);
@@ -116,12 +118,12 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
             p.Budget?.AddTo(o);
             return (JsonNode)o;
         }).ToArray());
-        double[] Ok(List<double?> l) => l.OfType<double>().ToArray();
-        j["rounds_p99_median_us"] = Median(points.Where(p => p.Error is null).Select(p => p.P99Us));
-        j["rounds_p99_vs_native_median"] = Median(Ok(vsNative)) is double m ? Math.Round(m, 3) : null;
-        j["rounds_p99_vs_native_min"] = Ok(vsNative).Length > 0 ? Ok(vsNative).Min() : null;
-        j["rounds_p99_vs_native_max"] = Ok(vsNative).Length > 0 ? Ok(vsNative).Max() : null;
-        j["rounds_p99_vs_kernel_median"] = Median(Ok(vsKernel)) is double k ? Math.Round(k, 3) : null;
+        double[] native = vsNative.OfType<double>().ToArray();
+        j["rounds_p99_median_us"] = P99Median(points);
+        j["rounds_p99_vs_native_median"] = Median(native) is double m ? Math.Round(m, 3) : null;
+        j["rounds_p99_vs_native_min"] = native.Length > 0 ? native.Min() : null;
+        j["rounds_p99_vs_native_max"] = native.Length > 0 ? native.Max() : null;
+        j["rounds_p99_vs_kernel_median"] = Median(vsKernel.OfType<double>()) is double k ? Math.Round(k, 3) : null;
     }
 
     /// <summary>"p99 669 734 500 µs, median 669 µs; × native 9.99 10.50 7.20, median 9.99× (7.20–10.50×)".</summary>
@@ -130,7 +132,7 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
         static string N(double? v, string format) => v is double d ? d.ToString(format, CultureInfo.InvariantCulture) : "-";
         List<BenchRow> points = RoundPoints(r);
         string line = $"p99 {string.Join(' ', points.Select(p => p.Error is null ? N(p.P99Us, "0") : "failed"))} µs, " +
-                      $"median {N(Median(points.Where(p => p.Error is null).Select(p => p.P99Us)), "0")} µs";
+                      $"median {N(P99Median(points), "0")} µs";
         if (r.System == "native") return line;
         List<double?> ratios = RoundRatios(r, "native");
         double[] ok = ratios.OfType<double>().ToArray();

@@ -89,12 +89,7 @@ public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrate
     /// What only this host can say is wrong with the options (a --cpu the process may not use), as an exception the
     /// tools report in one line; called before the daemon opens anything.
     /// </summary>
-    public void CheckHost()
-    {
-        if (Cpus is null) return;
-        if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("--cpu pins the data-plane thread on Linux only");
-        if (Cpus.Problem() is string problem) throw new InvalidOperationException($"--cpu {Cpus}: {problem}");
-    }
+    public void CheckHost() => Cpus?.EnsureAvailable();
 
     /// <summary>--cpu's value, with DataPlaneCpus' message as a usage error.</summary>
     public static DataPlaneCpus ParseCpus(string text, string option = "--cpu")

@@ -23,10 +23,10 @@ internal static class SendTool
     /// <summary>A publisher pinned to a core of its own, as a latency-minded user would run one.</summary>
     private static void PinSendingThread(string cpuList)
     {
-        var options = new Daemon.DaemonOptions(null, null, Cpus: Daemon.DaemonOptions.ParseCpus(cpuList));
-        options.CheckHost();
-        if (options.Cpus!.ApplyToCurrentThread() is int errno and not 0)
-            throw new InvalidOperationException($"--cpu {options.Cpus}: sched_setaffinity failed (errno {errno})");
+        Multicast.Linux.DataPlaneCpus cpus = Daemon.DaemonOptions.ParseCpus(cpuList);
+        cpus.EnsureAvailable();
+        if (cpus.ApplyToCurrentThread() is int errno and not 0)
+            throw new InvalidOperationException($"--cpu {cpus}: sched_setaffinity failed (errno {errno})");
     }
 
     public static int Run(string[] argv)

@@ -3,6 +3,15 @@ namespace Multicast.Cli.Tools;
 /// <summary>`multicast tool send|recv|rawsend`: stand-ins for the user's application, used by the demo and the tests.</summary>
 public static class TrafficTool
 {
+    /// <summary>Each tool's usage and entry point, for its --help and its run alike.</summary>
+    private static (string Usage, Func<string[], int> Run)? Find(string name) => name switch
+    {
+        "send" => (SendTool.Usage, SendTool.Run),
+        "recv" => (RecvTool.Usage, RecvTool.Run),
+        "rawsend" => (RawSendTool.Usage, RawSendTool.Run),
+        _ => null,
+    };
+
     public static int Run(string[] args)
     {
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
@@ -11,25 +20,16 @@ public static class TrafficTool
                 SendTool.Usage + "\n" + RecvTool.Usage + "\n" + RawSendTool.Usage);
             return 0;
         }
+        (string usage, Func<string[], int> run) = Find(args[0]) ?? throw new UsageException($"unknown tool '{args[0]}' (send, recv, rawsend)");
         string[] rest = args[1..];
         if (rest is ["-h" or "--help"])
         {
-            string? usage = args[0] switch { "send" => SendTool.Usage, "recv" => RecvTool.Usage, "rawsend" => RawSendTool.Usage, _ => null };
-            if (usage is not null)
-            {
-                Console.Out.WriteLine(usage);
-                return 0;
-            }
+            Console.Out.WriteLine(usage);
+            return 0;
         }
         try
         {
-            return args[0] switch
-            {
-                "send" => SendTool.Run(rest),
-                "recv" => RecvTool.Run(rest),
-                "rawsend" => RawSendTool.Run(rest),
-                _ => throw new UsageException($"unknown tool '{args[0]}' (send, recv, rawsend)"),
-            };
+            return run(rest);
         }
         catch (Exception e) when (e is System.Net.Sockets.SocketException or IOException or UnauthorizedAccessException)
         {
