@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Multicast.Cli.Daemon;
 using Multicast.Cli.Lab;
+using Multicast.Cli.Tools;
 using Multicast.Linux;
 
 namespace Multicast.Cli.Bench;
@@ -200,51 +201,49 @@ public sealed record BenchOptions
 
     private double ScaledRate(double rate, int members) => Math.Max(100, Math.Round(rate * Members[0] / members));
 
+    private static readonly HashSet<string> Flags = ["quick", "verbose", "keep-logs", "help"];
+
     public static BenchOptions Parse(string[] args)
     {
-        var o = new BenchOptions();
-        bool quick = args.Contains("--quick");
-        if (quick)
-            o = o with
+        if (args.Any(a => a is "-h" or "--help")) return new BenchOptions { Help = true };
+        var a = new ToolArgs(args, Flags);
+        // --quick sets the small run's defaults; options given with it still win.
+        BenchOptions d = a.Has("quick")
+            ? new BenchOptions
             {
                 Quick = true, Members = [2], LatencyRate = 5_000, Duration = 1, TrialSeconds = 0.4, SearchBudget = 3,
                 StartRate = 20_000, MaxRate = 200_000,
-            };
-        for (int i = 0; i < args.Length; i++)
+            }
+            : new BenchOptions();
+        string? engines = a.String("engines"), engine = a.String("engine");
+        if (engines is not null && engine is not null) throw new UsageException("option --engines given twice (--engine is its other name)");
+        engines ??= engine;
+        string? systems = a.String("systems");
+        var o = d with
         {
-            string a = args[i];
-            if (a is "--quick") continue;
-            if (a is "-h" or "--help") return o with { Help = true };
-            if (a is "--verbose") { o = o with { Verbose = true }; continue; }
-            if (a is "--keep-logs") { o = o with { KeepLogs = true }; continue; }
-            // The option is recognised before its value is looked for, so a mistyped flag is called unknown.
-            string? next = i + 1 < args.Length ? args[i + 1] : null;
-            string V() => next ?? throw new UsageException($"option {a} needs a value");
-            o = a switch
-            {
-                "--members" => o with { Members = V().Split(',').Select(s => (int)Num(a, s, 1, 80, integer: true)).ToArray() },
-                "--engines" or "--engine" => o with { Engines = SystemNames(a, V(), enginesOnly: true) },
-                "--systems" => o with { SystemsOverride = SystemNames(a, V(), enginesOnly: false) },
-                "--rate" => o with { LatencyRate = Num(a, V(), 100, 5_000_000) },
-                "--sweep" => o with { SweepRates = V().Split(',').Select(s => Num(a, s, 100, 5_000_000)).ToArray() },
-                "--rounds" => o with { Rounds = (int)Num(a, V(), 1, 50, integer: true) },
-                "--duration" => o with { Duration = Num(a, V(), 0.2, 600) },
-                "--size" => o with { Size = (int)Num(a, V(), 24, 1400, integer: true) },
-                "--trial" => o with { TrialSeconds = Num(a, V(), 0.1, 60) },
-                "--search-budget" => o with { SearchBudget = Num(a, V(), 0, 600) },
-                "--start-rate" => o with { StartRate = Num(a, V(), 100, 10_000_000) },
-                "--max-rate" => o with { MaxRate = Num(a, V(), 100, 10_000_000) },
-                "--max-queue-ms" => o with { MaxQueueMs = Num(a, V(), 0, 60_000) },
-                "--idle" => o with { Idle = Checked(V(), DaemonOptions.ParseIdle) },
-                "--nice" => o with { Nice = DaemonOptions.ParseNice(V()) },
-                "--cpu" => o with { Cpus = Checked(V(), v => DaemonOptions.ParseCpus(v, a)) },
-                "--sender-cpu" => o with { SenderCpus = Checked(V(), v => DaemonOptions.ParseCpus(v, a)) },
-                "--rx-buffer" => o with { RxBuffer = Checked(V(), v => DaemonOptions.ParseSize(a, v, DaemonOptions.MinCaptureBytes, DaemonOptions.MaxCaptureBytes)) },
-                "--out" => o with { OutDir = V() },
-                _ => throw new UsageException($"unknown option {a}"),
-            };
-            i++;
-        }
+            Members = a.Longs("members", 1, 80)?.Select(m => (int)m).ToArray() ?? d.Members,
+            Engines = engines is null ? d.Engines : SystemNames("--engines", engines, enginesOnly: true),
+            SystemsOverride = systems is null ? null : SystemNames("--systems", systems, enginesOnly: false),
+            LatencyRate = a.Double("rate", d.LatencyRate, 100, 5_000_000),
+            SweepRates = a.Doubles("sweep", 100, 5_000_000) ?? d.SweepRates,
+            Rounds = (int)a.Long("rounds", d.Rounds, 1, 50),
+            Duration = a.Double("duration", d.Duration, 0.2, 600),
+            Size = (int)a.Long("size", d.Size, 24, 1400),
+            TrialSeconds = a.Double("trial", d.TrialSeconds, 0.1, 60),
+            SearchBudget = a.Double("search-budget", d.SearchBudget, 0, 600),
+            StartRate = a.Double("start-rate", d.StartRate, 100, 10_000_000),
+            MaxRate = a.Double("max-rate", d.MaxRate, 100, 10_000_000),
+            MaxQueueMs = a.String("max-queue-ms") is null ? null : a.Double("max-queue-ms", 0, 0, 60_000),
+            Idle = Checked(a.String("idle"), DaemonOptions.ParseIdle),
+            Nice = a.String("nice") is string nice ? DaemonOptions.ParseNice(nice) : null,
+            Cpus = Checked(a.String("cpu"), v => DaemonOptions.ParseCpus(v, "--cpu")),
+            SenderCpus = Checked(a.String("sender-cpu"), v => DaemonOptions.ParseCpus(v, "--sender-cpu")),
+            RxBuffer = Checked(a.String("rx-buffer"), v => DaemonOptions.ParseSize("--rx-buffer", v, DaemonOptions.MinCaptureBytes, DaemonOptions.MaxCaptureBytes)),
+            OutDir = a.String("out") ?? d.OutDir,
+            KeepLogs = a.Has("keep-logs"),
+            Verbose = a.Has("verbose"),
+        };
+        a.RejectUnknown();
         return o;
     }
 
@@ -263,15 +262,11 @@ public sealed record BenchOptions
     }
 
     /// <summary>Keeps the text as given (it is handed to the daemons and recorded) once the daemons' parser accepts it.</summary>
-    private static string Checked<T>(string v, Func<string, T> parse)
+    private static string? Checked<T>(string? v, Func<string, T> parse)
     {
-        parse(v);
+        if (v is not null) parse(v);
         return v;
     }
-
-    private static double Num(string option, string value, double min, double max, bool integer = false) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && d >= min && d <= max && (!integer || d == Math.Floor(d))
-            ? d : throw new UsageException($"option {option}: '{value}' is not {(integer ? "a whole number" : "a number")} in [{min}, {max}]");
 }
 
 /// <summary>One system measured at one member count.</summary>

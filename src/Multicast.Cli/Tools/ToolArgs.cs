@@ -4,7 +4,7 @@ using System.Net;
 namespace Multicast.Cli.Tools;
 
 /// <summary>
-/// "--name value" and "--flag" parsing for the traffic tools and the demo. Unknown or repeated options are usage errors so a typo
+/// "--name value", "--name=value" and "--flag" parsing for the traffic tools, the demo and the benchmark. Unknown or repeated options are usage errors so a typo
 /// in a test harness fails loudly instead of silently running with defaults.
 /// </summary>
 internal sealed class ToolArgs
@@ -47,20 +47,32 @@ internal sealed class ToolArgs
     public long Long(string name, long fallback, long min = long.MinValue, long max = long.MaxValue)
     {
         string? s = String(name);
-        if (s is null) return fallback;
-        if (!long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) || v < min || v > max)
-            throw new UsageException($"option --{name}: '{s}' is not an integer in [{min}, {max}]");
-        return v;
+        return s is null ? fallback : ParseLong(name, s, min, max);
     }
 
     public double Double(string name, double fallback, double min, double max)
     {
         string? s = String(name);
-        if (s is null) return fallback;
-        if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || v < min || v > max)
-            throw new UsageException($"option --{name}: '{s}' is not a number in [{min}, {max}]");
-        return v;
+        return s is null ? fallback : ParseDouble(name, s, min, max);
     }
+
+    /// <summary>A comma-separated list of integers, each in [min, max]; null when the option is absent.</summary>
+    public long[]? Longs(string name, long min, long max) =>
+        Items(name)?.Select(s => ParseLong(name, s, min, max)).ToArray();
+
+    /// <summary>A comma-separated list of numbers, each in [min, max]; null when the option is absent.</summary>
+    public double[]? Doubles(string name, double min, double max) =>
+        Items(name)?.Select(s => ParseDouble(name, s, min, max)).ToArray();
+
+    private string[]? Items(string name) => String(name)?.Split(',', StringSplitOptions.TrimEntries);
+
+    private static long ParseLong(string name, string s, long min, long max) =>
+        long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) && v >= min && v <= max
+            ? v : throw new UsageException($"option --{name}: '{s}' is not an integer in [{min}, {max}]");
+
+    private static double ParseDouble(string name, string s, double min, double max) =>
+        double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v >= min && v <= max
+            ? v : throw new UsageException($"option --{name}: '{s}' is not a number in [{min}, {max}]");
 
     public IPAddress? Address(string name)
     {

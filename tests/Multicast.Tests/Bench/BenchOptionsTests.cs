@@ -51,6 +51,32 @@ public class BenchOptionsTests
     }
 
     [Test]
+    public void Options_ReadAsTheOtherLabCommandsReadThem()
+    {
+        BenchOptions o = BenchOptions.Parse(["--rate=1000", "--members", "8,2", "--sweep=500,2000", "--engine", "socket", "--keep-logs"]);
+        Assert.That(o.LatencyRate, Is.EqualTo(1000));
+        Assert.That(o.Members, Is.EqualTo(new[] { 8, 2 }));
+        Assert.That(o.SweepRates, Is.EqualTo(new[] { 500.0, 2000.0 }));
+        Assert.That(o.Engines, Is.EqualTo(new[] { "socket" }));
+        Assert.That(o.KeepLogs, Is.True);
+        Assert.That(o.Verbose, Is.False);
+
+        BenchOptions quick = BenchOptions.Parse(["--duration", "3", "--quick"]);
+        Assert.That((quick.Quick, quick.Members, quick.Duration, quick.TrialSeconds), Is.EqualTo((true, new[] { 2 }, 3.0, 0.4)),
+            "--quick sets the small run's defaults wherever it stands; what is given with it wins");
+        Assert.That(BenchOptions.Parse(["--members", "4", "--help"]).Help, Is.True);
+
+        Assert.That(() => BenchOptions.Parse(["--members", "2.5"]), Throws.TypeOf<UsageException>()
+            .With.Message.EqualTo("option --members: '2.5' is not an integer in [1, 80]"));
+        Assert.That(() => BenchOptions.Parse(["--rate", "1000", "--rate", "2000"]), Throws.TypeOf<UsageException>()
+            .With.Message.EqualTo("option --rate repeated"));
+        Assert.That(() => BenchOptions.Parse(["--engines", "ring", "--engine", "socket"]), Throws.TypeOf<UsageException>()
+            .With.Message.StartsWith("option --engines given twice"));
+        Assert.That(() => BenchOptions.Parse(["4"]), Throws.TypeOf<UsageException>()
+            .With.Message.EqualTo("unexpected argument '4'"));
+    }
+
+    [Test]
     public void OutputDirectory_IsCreatedAndProbed_AndLeftClean()
     {
         string root = Path.Combine(Path.GetTempPath(), $"mc-out-{Environment.ProcessId}-{Guid.NewGuid():N}");

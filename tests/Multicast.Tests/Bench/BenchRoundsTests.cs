@@ -17,7 +17,7 @@ public class BenchRoundsTests
         Assert.That(BenchOptions.Parse(["--rounds", "5"]).Rounds, Is.EqualTo(5));
         foreach (string bad in new[] { "0", "51", "2.5", "many" })
             Assert.That(() => BenchOptions.Parse(["--rounds", bad]),
-                Throws.TypeOf<UsageException>().With.Message.Contains($"option --rounds: '{bad}' is not a whole number in [1, 50]"), bad);
+                Throws.TypeOf<UsageException>().With.Message.Contains($"option --rounds: '{bad}' is not an integer in [1, 50]"), bad);
         // The member count and the payload size are whole numbers too: 2.5 members used to become 2 without a word.
         Assert.That(() => BenchOptions.Parse(["--members", "2.5"]), Throws.TypeOf<UsageException>());
         Assert.That(() => BenchOptions.Parse(["--size", "100.5"]), Throws.TypeOf<UsageException>());
