@@ -147,7 +147,8 @@ Wants=network-online.target
 After=network-online.target
 
 [Service]
-Type=simple
+# The daemon says READY=1 once its data plane and control socket are open, so a start that fails fails "start".
+Type=notify
 Environment=MULTICAST_CONFIG_DIR=$CONFIG_DIR
 # Optional daemon options, e.g. $var="--interface eth0 --engine socket"
 EnvironmentFile=-$CONFIG_DIR/$role.env

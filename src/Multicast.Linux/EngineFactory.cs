@@ -65,6 +65,8 @@ public static class EngineFactory
     /// </summary>
     private static T RingOrFallback<T>(bool mayFallBack, string interfaceName, ILogger logger, Func<T> ring, Func<T> socket)
     {
+        // A mistyped name is the user's error, not the ring's: say so before any talk of falling back.
+        if (!InterfaceLookup.Exists(interfaceName)) throw new InvalidOperationException($"interface {interfaceName} does not exist");
         try
         {
             return ring();

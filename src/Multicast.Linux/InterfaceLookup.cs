@@ -39,6 +39,8 @@ public static class InterfaceLookup
     public static List<LocalSubnet> Ipv4Subnets(string interfaceName) =>
         Find(interfaceName) is NetworkInterface nic ? Ipv4Subnets(nic).ToList() : [];
 
+    public static bool Exists(string interfaceName) => Find(interfaceName) is not null;
+
     private static NetworkInterface? Find(string interfaceName) =>
         NetworkInterface.GetAllNetworkInterfaces().FirstOrDefault(n => n.Name == interfaceName);
 

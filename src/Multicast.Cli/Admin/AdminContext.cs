@@ -33,7 +33,7 @@ public sealed class AdminContext(string role)
     public JsonObject Stats()
     {
         string reply = ControlClient.TrySend(SocketPath, "stats")
-                       ?? throw new InvalidOperationException($"{Role} is not running (no control socket at {SocketPath}); start it with {(Role == "multis" ? "multis_admin" : "multic_admin")} -R");
+                       ?? throw new InvalidOperationException($"{Role} is not running (no control socket at {SocketPath}); start it with {(OperatingSystem.IsLinux() ? $"`service {Role} start` or " : "")}{(Role == "multis" ? "multis_admin" : "multic_admin")} -R");
         if (reply.StartsWith("error:")) throw new InvalidOperationException(reply.Trim()["error: ".Length..]);
         return JsonNode.Parse(reply)!.AsObject();
     }

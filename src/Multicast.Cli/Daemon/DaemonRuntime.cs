@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
 using Multicast.Cli.Control;
 using Multicast.Core.Config;
@@ -12,8 +13,9 @@ namespace Multicast.Cli.Daemon;
 /// <summary>
 /// What both daemons share: logging (appended, size-rotated file in the config directory; console in a terminal;
 /// systemd-style console under systemd, which the journal reads), the control socket, the pid file (written once the
-/// data plane is open: it doubles as readiness), signals (SIGINT/SIGTERM stop, SIGHUP reloads), and the stats file
-/// rewritten every second and at exit.
+/// data plane is open: it doubles as readiness; under systemd, `Type=notify`, READY=1 is sent at the same moment, so
+/// `service multis start` fails when the daemon does), signals (SIGINT/SIGTERM stop, SIGHUP reloads), and the stats
+/// file rewritten every second and at exit.
 /// </summary>
 public sealed class DaemonRuntime : IDisposable
 {
@@ -27,6 +29,8 @@ public sealed class DaemonRuntime : IDisposable
     private readonly string _role;
     private IDisposable? _control;
     private bool _ready;
+    // Talks to systemd only when it set NOTIFY_SOCKET (a Type=notify unit); otherwise every call does nothing.
+    private readonly SystemdNotifier _systemd = new();
 
     public ILoggerFactory LoggerFactory { get; }
     public Microsoft.Extensions.Logging.ILogger Logger { get; }
@@ -79,7 +83,13 @@ public sealed class DaemonRuntime : IDisposable
 
     public void OnSignals(Func<string> reload)
     {
-        void Stop(PosixSignalContext c) { c.Cancel = true; Logger.LogInformation("signal {Signal}: stopping", c.Signal); _stop.Cancel(); }
+        void Stop(PosixSignalContext c)
+        {
+            c.Cancel = true;
+            Logger.LogInformation("signal {Signal}: stopping", c.Signal.ToString());
+            _systemd.Notify(ServiceState.Stopping);
+            _stop.Cancel();
+        }
         _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop));
         _signals.Add(PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop));
         // On Windows SIGHUP means the console window closing, not "reload": reload goes through the control pipe.
@@ -99,6 +109,7 @@ public sealed class DaemonRuntime : IDisposable
         File.WriteAllText(_pidFile, $"{Environment.ProcessId}\n");
         WriteStats();
         _statsTimer = new Timer(_ => WriteStats(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        _systemd.Notify(ServiceState.Ready);
     }
 
     public void WriteStats()

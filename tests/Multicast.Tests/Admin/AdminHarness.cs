@@ -191,9 +191,9 @@ public sealed class ConfigDir : IDisposable
     public ToolResult Run(string tool, params string[] args) => AdminHarness.Run(Path, tool, args);
 
     /// <summary>Starts a daemon (multis or multic) in its own network namespace; see <see cref="Daemon"/>.</summary>
-    public Daemon StartDaemon(string role)
+    public Daemon StartDaemon(string role, IDictionary<string, string>? environment = null, bool waitReady = true)
     {
-        var d = Daemon.Start(this, role);
+        var d = Daemon.Start(this, role, environment, waitReady);
         _daemons.Add(d);
         return d;
     }
@@ -230,7 +230,7 @@ public sealed class Daemon
     public string SocketPath => _dir.File($"{Role}.sock");
     public string OutputFile => _dir.File($"{Role}.daemon-output.txt");
 
-    public static Daemon Start(ConfigDir dir, string role)
+    public static Daemon Start(ConfigDir dir, string role, IDictionary<string, string>? environment = null, bool waitReady = true)
     {
         string tool = role == "multis" ? "multis_admin" : "multic_admin";
         string output = System.IO.Path.Combine(dir.Path, $"{role}.daemon-output.txt");
@@ -241,8 +241,9 @@ public sealed class Daemon
         foreach (string a in new[] { "--net", "bash", "-c", script }) psi.ArgumentList.Add(a);
         psi.Environment["MULTICAST_CONFIG_DIR"] = dir.Path;
         psi.Environment.Remove("INVOCATION_ID");
+        if (environment is not null) foreach ((string k, string v) in environment) psi.Environment[k] = v;
         var d = new Daemon(dir, role, Process.Start(psi)!);
-        d.WaitReady();
+        if (waitReady) d.WaitReady();
         return d;
     }
 

@@ -83,6 +83,7 @@ public class InstallTests
             string exec = lines.Single(l => l.StartsWith("ExecStart="));
             Assert.That(exec, Does.StartWith($"ExecStart={Prefix}/bin/{tool} -R"));
             Assert.That(lines, Does.Contain("Restart=on-failure"));
+            Assert.That(lines, Does.Contain("Type=notify"), "the daemon tells systemd when it is ready (SystemdNotifyTests)");
             Assert.That(lines, Does.Contain("ExecReload=/bin/kill -HUP $MAINPID"));
             Assert.That(lines, Does.Contain("After=network-online.target"));
             Assert.That(lines, Does.Contain("WantedBy=multi-user.target"));
