@@ -201,7 +201,7 @@ public sealed record BenchOptions
 
     private double ScaledRate(double rate, int members) => Math.Max(100, Math.Round(rate * Members[0] / members));
 
-    private static readonly HashSet<string> Flags = ["quick", "verbose", "keep-logs", "help"];
+    private static readonly HashSet<string> Flags = ["quick", "verbose", "keep-logs"];
 
     public static BenchOptions Parse(string[] args)
     {
