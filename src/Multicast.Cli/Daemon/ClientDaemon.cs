@@ -27,42 +27,48 @@ public static class ClientDaemon
         KernelDelivery? kernel = null;
         IClientEngine? running = null;
         using var runtime = new DaemonRuntime("multic", () => Stats(forwarder, running, kernel));
-        ILogger log = runtime.Logger;
-        string configPath = Path.Combine(runtime.ConfigDirectory, ClientConfig.FileName);
-        ClientConfig config = File.Exists(configPath) ? ClientConfig.Load(configPath) : ClientConfig.Empty;
-        if (!File.Exists(configPath)) log.LogWarning("{Path} does not exist: starting with no servers (add them with multic_admin -A)", configPath);
-        string iface = options.Interface ?? InterfaceLookup.DefaultInterface();
-        var table = new ClientTable(config, null);
-        using var dropRule = new CopyDropRule(iface);
-        dropRule.Apply(table.Servers);
-        using KernelDelivery? kernelDelivery = kernel = StartKernelDelivery(options.Delivery, iface, table, log);
-        forwarder = new ClientForwarder(DeliveryTtl, fragmentsOnly: kernel is not null);
-        forwarder.Publish(table);
-        using var delivery = new RawSocketTxSlots(capacity: 64, multicastInterface: iface);
-        using IClientEngine engine = running = EngineFactory.CreateClient(options.Engine, iface, forwarder, delivery, log, options.Idle, options.Nice, options.CaptureBytes);
-        engine.Apply(table);
-        log.LogInformation("multic started: interface {Interface}, engine {Engine}, delivery {Delivery}, {Routes} servers from {Path}",
-            iface, engine.Name, kernel is null ? DeliveryRaw : DeliveryNft, config.Routes.Count, configPath);
-        runtime.Serve(
-            apply: () =>
-            {
-                ClientConfig next = File.Exists(configPath) ? ClientConfig.Load(configPath) : ClientConfig.Empty;
-                var nextTable = new ClientTable(next, forwarder.Table);
-                // The drop rule must cover a server before its copies are restored (else local sockets get the
-                // copy too) and may only stop covering it after: apply the union, switch, then narrow.
-                dropRule.Apply(nextTable.Servers.Union(forwarder.Table.Servers));
-                engine.Apply(nextTable);
-                kernel?.Apply(nextTable);
-                dropRule.Apply(nextTable.Servers);
-                return $"{configPath}: {next.Routes.Count} servers";
-            },
-            list: () => List(forwarder.Counters, kernel),
-            stats: () => Stats(forwarder, engine, kernel).ToJsonString(),
-            run: engine.Run,
-            dataPlaneNice: options.StartingNice,
-            dataPlaneCpus: options.Cpus);
-        log.LogInformation("multic stopped");
-        return 0;
+        try
+        {
+            ILogger log = runtime.Logger;
+            string configPath = Path.Combine(runtime.ConfigDirectory, ClientConfig.FileName);
+            ClientConfig config = File.Exists(configPath) ? ClientConfig.Load(configPath) : ClientConfig.Empty;
+            if (!File.Exists(configPath)) log.LogWarning("{Path} does not exist: starting with no servers (add them with multic_admin -A)", configPath);
+            string iface = options.Interface ?? InterfaceLookup.DefaultInterface();
+            var table = new ClientTable(config, null);
+            using var dropRule = new CopyDropRule(iface);
+            dropRule.Apply(table.Servers);
+            using KernelDelivery? kernelDelivery = kernel = StartKernelDelivery(options.Delivery, iface, table, log);
+            forwarder = new ClientForwarder(DeliveryTtl, fragmentsOnly: kernel is not null);
+            forwarder.Publish(table);
+            using var delivery = new RawSocketTxSlots(capacity: 64, multicastInterface: iface);
+            using IClientEngine engine = running = EngineFactory.CreateClient(options.Engine, iface, forwarder, delivery, log, options.Idle, options.Nice, options.CaptureBytes);
+            engine.Apply(table);
+            log.LogInformation("multic started: interface {Interface}, engine {Engine}, delivery {Delivery}, {Routes} servers from {Path}",
+                iface, engine.Name, kernel is null ? DeliveryRaw : DeliveryNft, config.Routes.Count, configPath);
+            runtime.Serve(
+                apply: () =>
+                {
+                    ClientConfig next = File.Exists(configPath) ? ClientConfig.Load(configPath) : ClientConfig.Empty;
+                    var nextTable = new ClientTable(next, forwarder.Table);
+                    // The drop rule must cover a server before its copies are restored (else local sockets get the
+                    // copy too) and may only stop covering it after: apply the union, switch, then narrow.
+                    dropRule.Apply(nextTable.Servers.Union(forwarder.Table.Servers));
+                    engine.Apply(nextTable);
+                    kernel?.Apply(nextTable);
+                    dropRule.Apply(nextTable.Servers);
+                    return $"{configPath}: {next.Routes.Count} servers";
+                },
+                list: () => List(forwarder.Counters, kernel),
+                stats: () => Stats(forwarder, engine, kernel).ToJsonString(),
+                run: engine.Run,
+                dataPlaneNice: options.StartingNice,
+                dataPlaneCpus: options.Cpus);
+            log.LogInformation("multic stopped");
+            return 0;
+        }
+        // The filter logs and declines, so the error still reaches the caller (the one-line error on stderr,
+        // the journal under systemd) and the log file, where users of the original look, says why as well.
+        catch (Exception e) when (runtime.RecordFailure(e)) { throw; }
     }
 
     public const string DeliveryNft = "nft", DeliveryRaw = "raw";

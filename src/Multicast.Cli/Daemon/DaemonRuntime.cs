@@ -29,6 +29,7 @@ public sealed class DaemonRuntime : IDisposable
     private readonly string _role;
     private IDisposable? _control;
     private bool _ready;
+    private Serilog.Core.Logger _file = null!;
     // Talks to systemd only when it set NOTIFY_SOCKET (a Type=notify unit); otherwise every call does nothing.
     private readonly SystemdNotifier _systemd = new();
 
@@ -51,9 +52,9 @@ public sealed class DaemonRuntime : IDisposable
         Logger = LoggerFactory.CreateLogger(role);
     }
 
-    private static ILoggerFactory CreateLogging(string logFile)
+    private ILoggerFactory CreateLogging(string logFile)
     {
-        Serilog.Core.Logger file = new LoggerConfiguration()
+        Serilog.Core.Logger file = _file = new LoggerConfiguration()
             .MinimumLevel.Information()
             .WriteTo.File(logFile,
                 outputTemplate: "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}",
@@ -72,6 +73,16 @@ public sealed class DaemonRuntime : IDisposable
                 o.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
             });
         });
+    }
+
+    /// <summary>
+    /// Writes why the daemon could not start, or stopped, to the log file alone: the console and the journal get the
+    /// one-line error from the caller. Returns false, for use as an exception filter that lets the error pass.
+    /// </summary>
+    public bool RecordFailure(Exception e)
+    {
+        _file.ForContext("SourceContext", _role).Error(_ready ? "stopped on error: {Message}" : "could not start: {Message}", e.Message);
+        return false;
     }
 
     /// <summary>Opens the control socket; refuses to start when another daemon already serves this directory.</summary>

@@ -20,35 +20,41 @@ public static class ServerDaemon
         var forwarder = new ServerForwarder();
         IServerEngine? running = null;
         using var runtime = new DaemonRuntime("multis", () => Stats(forwarder, running), stopping);
-        ILogger log = runtime.Logger;
-        string configPath = Path.Combine(runtime.ConfigDirectory, ServerConfig.FileName);
-        ServerConfig config = LoadOrEmpty(configPath, log);
-        // Windows has no /proc/net/route: the NIC holding the default gateway, as its Npcap device.
-        string iface = options.Interface ?? (OperatingSystem.IsWindows()
-            ? Multicast.Pcap.PcapDevices.DefaultWindowsInterface() : InterfaceLookup.DefaultInterface());
-        var table = new FanoutTable(config, null);
-        forwarder.Publish(table);
-        using IServerEngine engine = running = EngineFactory.CreateServer(options.Engine, iface, forwarder, log, options.Idle, options.Nice, options.CaptureBytes);
-        engine.Apply(table);
-        WarnDirectedBroadcasts(table, iface, log);
-        log.LogInformation("multis started: interface {Interface}, engine {Engine}, {Groups} groups from {Path}",
-            iface, engine.Name, config.Groups.Count, configPath);
-        runtime.Serve(
-            apply: () =>
-            {
-                ServerConfig next = LoadOrEmpty(configPath, log);
-                var nextTable = new FanoutTable(next, forwarder.Table);
-                engine.Apply(nextTable);
-                WarnDirectedBroadcasts(nextTable, iface, log);
-                return $"{configPath}: {next.Groups.Count} groups";
-            },
-            list: () => List(forwarder.Counters),
-            stats: () => Stats(forwarder, engine).ToJsonString(),
-            run: engine.Run,
-            dataPlaneNice: options.StartingNice,
-            dataPlaneCpus: options.Cpus);
-        log.LogInformation("multis stopped");
-        return 0;
+        try
+        {
+            ILogger log = runtime.Logger;
+            string configPath = Path.Combine(runtime.ConfigDirectory, ServerConfig.FileName);
+            ServerConfig config = LoadOrEmpty(configPath, log);
+            // Windows has no /proc/net/route: the NIC holding the default gateway, as its Npcap device.
+            string iface = options.Interface ?? (OperatingSystem.IsWindows()
+                ? Multicast.Pcap.PcapDevices.DefaultWindowsInterface() : InterfaceLookup.DefaultInterface());
+            var table = new FanoutTable(config, null);
+            forwarder.Publish(table);
+            using IServerEngine engine = running = EngineFactory.CreateServer(options.Engine, iface, forwarder, log, options.Idle, options.Nice, options.CaptureBytes);
+            engine.Apply(table);
+            WarnDirectedBroadcasts(table, iface, log);
+            log.LogInformation("multis started: interface {Interface}, engine {Engine}, {Groups} groups from {Path}",
+                iface, engine.Name, config.Groups.Count, configPath);
+            runtime.Serve(
+                apply: () =>
+                {
+                    ServerConfig next = LoadOrEmpty(configPath, log);
+                    var nextTable = new FanoutTable(next, forwarder.Table);
+                    engine.Apply(nextTable);
+                    WarnDirectedBroadcasts(nextTable, iface, log);
+                    return $"{configPath}: {next.Groups.Count} groups";
+                },
+                list: () => List(forwarder.Counters),
+                stats: () => Stats(forwarder, engine).ToJsonString(),
+                run: engine.Run,
+                dataPlaneNice: options.StartingNice,
+                dataPlaneCpus: options.Cpus);
+            log.LogInformation("multis stopped");
+            return 0;
+        }
+        // The filter logs and declines, so the error still reaches the caller (the one-line error on stderr,
+        // the journal under systemd) and the log file, where users of the original look, says why as well.
+        catch (Exception e) when (runtime.RecordFailure(e)) { throw; }
     }
 
     /// <summary>

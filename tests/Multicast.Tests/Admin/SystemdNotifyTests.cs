@@ -33,7 +33,7 @@ public class SystemdNotifyTests
     }
 
     [Test]
-    public void ADaemonThatCannotStart_NeverSaysReady()
+    public void ADaemonThatCannotStart_NeverSaysReady_AndLogsWhy()
     {
         AdminHarness.RequireRoot();
         using var dir = new ConfigDir();
@@ -44,6 +44,8 @@ public class SystemdNotifyTests
         r.AssertOneLineError("interface nosuch0 does not exist");
         Assert.That(r.Out, Does.Not.Contain("ring engine unavailable"), "a mistyped interface is not a reason to fall back");
         Assert.That(systemd.Next(TimeSpan.FromMilliseconds(500)), Is.Null, "systemd must see the start fail");
+        Assert.That(File.ReadAllText(dir.File("server_log.txt")), Does.Contain("[ERR] multis: could not start: interface nosuch0 does not exist"),
+            "the log file, where users of the original look, says why too");
     }
 
     /// <summary>What systemd does with NOTIFY_SOCKET: a datagram socket at a path, each message one datagram.</summary>
