@@ -241,9 +241,11 @@ int mc_rx_wait(struct mc_rx *rx, int timeout_ms)
 }
 
 static void fill_frame(struct mc_frame *f, uint8_t *hdr, uint16_t mac, uint16_t net, uint32_t snaplen, uint32_t len,
-		       uint32_t status)
+		       uint32_t status, uint32_t sec, uint32_t nsec)
 {
 	f->data = hdr + mac;
+	f->ts_sec = sec;
+	f->ts_nsec = nsec;
 	f->len = snaplen;
 	f->net_offset = (uint16_t)(net - mac);
 	f->flags = ((status & TP_STATUS_CSUMNOTREADY) ? MC_FRAME_CSUM_NOT_READY : 0) |
@@ -261,7 +263,8 @@ static int rx_walk_v2(struct mc_rx *rx, struct mc_frame *frames, int max)
 
 		if (!(status & TP_STATUS_USER))
 			break;
-		fill_frame(&frames[n++], (uint8_t *)h, h->tp_mac, h->tp_net, h->tp_snaplen, h->tp_len, status);
+		fill_frame(&frames[n++], (uint8_t *)h, h->tp_mac, h->tp_net, h->tp_snaplen, h->tp_len, status, h->tp_sec,
+			   h->tp_nsec);
 		if (++idx == rx->frame_count)
 			idx = 0;
 		if (idx == rx->head)
@@ -302,7 +305,8 @@ static int rx_walk_v3(struct mc_rx *rx, struct mc_frame *frames, int max)
 	while (n < max && rx->left > 0) {
 		struct tpacket3_hdr *h = (struct tpacket3_hdr *)rx->next;
 
-		fill_frame(&frames[n++], (uint8_t *)h, h->tp_mac, h->tp_net, h->tp_snaplen, h->tp_len, h->tp_status);
+		fill_frame(&frames[n++], (uint8_t *)h, h->tp_mac, h->tp_net, h->tp_snaplen, h->tp_len, h->tp_status,
+			   h->tp_sec, h->tp_nsec);
 		rx->next += h->tp_next_offset;
 		rx->left--;
 	}

@@ -20,6 +20,8 @@ struct mc_frame {
 	uint32_t len;        /* bytes captured at data */
 	uint16_t net_offset; /* network header = data + net_offset */
 	uint16_t flags;      /* MC_FRAME_* */
+	uint32_t ts_sec;     /* when the kernel captured it (CLOCK_REALTIME, the ring header's tp_sec/tp_nsec) */
+	uint32_t ts_nsec;
 };
 
 struct mc_rx_stats {

@@ -138,6 +138,9 @@ public static class ServerAdmin
             Console.Out.Write($"rx packets:{V("captured")}\ntx packages:{V("copies_sent")}\n" +
                               $"dx packets:{V("dropped_no_group") + V("dropped_malformed") + V("dropped_not_udp") + V("dropped_no_members")}\n");
             foreach ((string name, JsonNode? value) in c) Console.Out.WriteLine($"{name,-30} :  {value}");
+            if (stats["hop_latency_us"] is JsonObject hop)
+                Console.Out.WriteLine($"{"hop_latency_us",-30} :  p50 {hop["p50"]} p90 {hop["p90"]} p99 {hop["p99"]} p99.9 {hop["p999"]} max {hop["max"]} " +
+                                      $"over {hop["count"]} datagrams (capture to send)");
             return 0;
         }
         string text = IpAddressV4.Format(group.Value);

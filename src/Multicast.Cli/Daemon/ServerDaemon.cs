@@ -110,6 +110,12 @@ public static class ServerDaemon
                 ["members"] = members,
             });
         }
-        return new JsonObject { ["capture_buffer_bytes"] = engine?.CaptureBufferBytes ?? 0, ["counters"] = counters, ["groups"] = groups };
+        return new JsonObject
+        {
+            ["capture_buffer_bytes"] = engine?.CaptureBufferBytes ?? 0,
+            ["hop_latency_us"] = engine?.HopLatency?.Snapshot(),
+            ["counters"] = counters,
+            ["groups"] = groups,
+        };
     }
 }

@@ -69,6 +69,7 @@ public sealed class RingServerEngine : IServerEngine
     public long CaptureDrops => _rx.Drops;
     public long PriorityBoosts => Volatile.Read(ref _boost.Boosts);
     public long CaptureBufferBytes => _rx.Bytes;
+    public HopLatency HopLatency { get; } = new(RxLoop.BatchSize);
     public InterfaceInfo Interface { get; }
     public TxRingSlots Slots { get; }
     public NextHopCache Resolver => _resolver;
@@ -89,7 +90,7 @@ public sealed class RingServerEngine : IServerEngine
 
     public void Run(CancellationToken stop)
     {
-        var handler = new Handler(_forwarder, Slots);
+        var handler = new Handler(_forwarder, Slots, HopLatency);
         RxLoop.Run(_rx, ref handler, _options, ref _boost, _logger, stop);
         Slots.Flush();
     }
@@ -101,10 +102,21 @@ public sealed class RingServerEngine : IServerEngine
         return members;
     }
 
-    private readonly struct Handler(ServerForwarder forwarder, TxRingSlots slots) : IFrameHandler
+    private readonly struct Handler(ServerForwarder forwarder, TxRingSlots slots, HopLatency hop) : IFrameHandler
     {
-        public void OnFrame(in RingFrame frame) => forwarder.Forward(frame.Network, frame.ChecksumNotReady, slots);
-        public void EndBatch() => slots.Flush();
+        public void OnFrame(in RingFrame frame)
+        {
+            hop.Captured(frame.CapturedAtNs);
+            forwarder.Forward(frame.Network, frame.ChecksumNotReady, slots);
+        }
+
+        public void EndBatch()
+        {
+            slots.Flush();
+            // The ring header's stamp is CLOCK_REALTIME, which DateTime.UtcNow reads on Linux (no allocation).
+            hop.Sent((DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100);
+        }
+
         public void Idle() => slots.Flush();
     }
 

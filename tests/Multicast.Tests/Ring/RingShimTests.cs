@@ -264,8 +264,11 @@ public sealed class RingShimTests : RingTestBase
         {
             int n = rx.Walk(frames);
             if (n == 0) { rx.Wait(20); }
+            long now = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
             for (int i = 0; i < n; i++)
             {
+                // The kernel's capture stamp (HopLatency's start) is CLOCK_REALTIME and taken before this walk.
+                Assert.That(now - frames[i].CapturedAtNs, Is.InRange(0L, 5_000_000_000L), "capture stamp");
                 ReadOnlySpan<byte> ip = frames[i].Network;
                 result.Add((ip[..Ipv4Header.TotalLength(ip)].ToArray(), frames[i].ChecksumNotReady));
             }

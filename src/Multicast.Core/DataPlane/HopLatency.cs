@@ -1,0 +1,73 @@
+using System.Text.Json.Nodes;
+using HdrHistogram;
+
+namespace Multicast.Core.DataPlane;
+
+/// <summary>
+/// How long the proxy held each captured datagram: from the kernel's capture timestamp to the end of the transmit call
+/// that sent its copies. Both ends are this host's clock, so unlike an end-to-end measurement it needs no clock sync
+/// between hosts, and on a real deployment it says what the proxy itself adds. A datagram whose copies wait in a full
+/// TX ring past that call is counted as sent at it (the wait shows in the TX counters instead).
+/// </summary>
+/// <remarks>
+/// One writer, the data-plane thread: <see cref="Captured"/> per datagram only stores a timestamp;
+/// <see cref="Sent"/> per batch records into an HdrHistogram <see cref="Recorder"/>, which lets the stats thread
+/// take interval snapshots without stopping the writer. Nothing on the writer's side allocates.
+/// </remarks>
+public sealed class HopLatency
+{
+    // Nanoseconds, 2 significant digits (1 %), from 100 ns to a minute: about 25 KB per histogram.
+    private const long LowestNs = 100, HighestNs = 60_000_000_000;
+    private const int Digits = 2;
+
+    private readonly Recorder _recorder = new(LowestNs, HighestNs, Digits, (id, low, high, digits) => new LongHistogram(id, low, high, digits));
+    private readonly long[] _pending;
+    private int _count;
+
+    private readonly object _snapshotLock = new();
+    private readonly HistogramBase _total = new LongHistogram(LowestNs, HighestNs, Digits);
+    private HistogramBase? _interval;
+
+    /// <param name="batch">The most datagrams captured between two sends (the receive loop's batch size).</param>
+    public HopLatency(int batch) => _pending = new long[batch];
+
+    /// <summary>A datagram captured at <paramref name="capturedAtNs"/> (ns since the epoch, the kernel's stamp).</summary>
+    public void Captured(long capturedAtNs)
+    {
+        if (_count < _pending.Length) _pending[_count++] = capturedAtNs;
+    }
+
+    /// <summary>The copies of everything captured since the last call have been handed to the kernel.</summary>
+    public void Sent(long nowNs)
+    {
+        for (int i = 0; i < _count; i++)
+            _recorder.RecordValue(Math.Clamp(nowNs - _pending[i], 0, HighestNs)); // a clock step must not throw
+        _count = 0;
+    }
+
+    /// <summary>
+    /// Since start and over the interval since the last snapshot (the stats file is rewritten every second), in µs.
+    /// Called by the stats writer only.
+    /// </summary>
+    public JsonObject Snapshot()
+    {
+        lock (_snapshotLock)
+        {
+            _interval = _recorder.GetIntervalHistogram(_interval);
+            _total.Add(_interval);
+            JsonObject total = Percentiles(_total);
+            total["last_interval"] = Percentiles(_interval);
+            return total;
+        }
+    }
+
+    private static JsonObject Percentiles(HistogramBase h) => new()
+    {
+        ["count"] = h.TotalCount,
+        ["p50"] = Us(h, 50), ["p90"] = Us(h, 90), ["p99"] = Us(h, 99), ["p999"] = Us(h, 99.9),
+        ["max"] = h.TotalCount == 0 ? 0 : Math.Round(h.GetMaxValue() / 1000.0, 1),
+    };
+
+    private static double Us(HistogramBase h, double percentile) =>
+        h.TotalCount == 0 ? 0 : Math.Round(h.GetValueAtPercentile(percentile) / 1000.0, 1);
+}

@@ -1,0 +1,76 @@
+using System.Text.Json.Nodes;
+using Multicast.Core.DataPlane;
+using NUnit.Framework;
+
+namespace Multicast.Tests.Unit;
+
+/// <summary>The proxy's own hop, capture stamp to send, as the stats file reports it (µs, since start and last interval).</summary>
+[TestFixture]
+public class HopLatencyTests
+{
+    [Test]
+    public void EachCapturedDatagram_IsMeasuredOnceAtTheSendThatFollows()
+    {
+        var hop = new HopLatency(batch: 128);
+        const long now = 1_800_000_000_000_000_000;
+        for (int us = 1; us <= 100; us++) hop.Captured(now - us * 1000L);
+        hop.Sent(now);
+        hop.Sent(now + 5_000_000); // a send with nothing captured since measures nothing
+
+        JsonObject s = hop.Snapshot();
+        Assert.That((long)s["count"]!, Is.EqualTo(100));
+        Assert.That((double)s["p50"]!, Is.EqualTo(50).Within(1), "2 significant digits");
+        Assert.That((double)s["p99"]!, Is.EqualTo(99).Within(1));
+        Assert.That((double)s["max"]!, Is.EqualTo(100).Within(1));
+        Assert.That((long)s["last_interval"]!["count"]!, Is.EqualTo(100));
+
+        hop.Captured(now - 7_000);
+        hop.Sent(now);
+        JsonObject next = hop.Snapshot();
+        Assert.That((long)next["count"]!, Is.EqualTo(101), "totals keep everything since start");
+        Assert.That((long)next["last_interval"]!["count"]!, Is.EqualTo(1), "the interval only what came since the last snapshot");
+        Assert.That((double)next["last_interval"]!["max"]!, Is.EqualTo(7).Within(0.1));
+    }
+
+    [Test]
+    public void AClockStep_IsClampedRatherThanThrown()
+    {
+        var hop = new HopLatency(batch: 4);
+        const long now = 1_800_000_000_000_000_000;
+        hop.Captured(now + 2_000); // the clock stepped back between capture and send
+        hop.Captured(0);           // a stamp from 1970: decades, clamped to the histogram's minute
+        hop.Sent(now);
+        JsonObject s = hop.Snapshot();
+        Assert.That((long)s["count"]!, Is.EqualTo(2));
+        Assert.That((double)s["p50"]!, Is.LessThanOrEqualTo(0.1), "the histogram's lowest bucket");
+        Assert.That((double)s["max"]!, Is.EqualTo(60_000_000).Within(600_000));
+    }
+
+    [Test]
+    public void Measuring_AllocatesNothingPerDatagram()
+    {
+        var hop = new HopLatency(batch: 64);
+        void Run(int datagrams)
+        {
+            for (int i = 1; i <= datagrams; i++)
+            {
+                long now = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100; // as the ring engine reads it
+                hop.Captured(now - 30_000);
+                if (i % 16 == 0) hop.Sent(now);
+            }
+        }
+        Run(2_000); // warm up (tiering)
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Run(20_000);
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0));
+        Assert.That((long)hop.Snapshot()["count"]!, Is.EqualTo(22_000));
+    }
+
+    [Test]
+    public void AnEmptyHistogram_ReportsZeros()
+    {
+        JsonObject s = new HopLatency(batch: 4).Snapshot();
+        Assert.That((long)s["count"]!, Is.EqualTo(0));
+        Assert.That((double)s["p99"]!, Is.EqualTo(0));
+    }
+}
