@@ -139,8 +139,14 @@ public static class ServerAdmin
                               $"dx packets:{V("dropped_no_group") + V("dropped_malformed") + V("dropped_not_udp") + V("dropped_no_members")}\n");
             foreach ((string name, JsonNode? value) in c) Console.Out.WriteLine($"{name,-30} :  {value}");
             if (stats["hop_latency_us"] is JsonObject hop)
-                Console.Out.WriteLine($"{"hop_latency_us",-30} :  p50 {hop["p50"]} p90 {hop["p90"]} p99 {hop["p99"]} p99.9 {hop["p999"]} max {hop["max"]} " +
-                                      $"over {hop["count"]} datagrams (capture to send)");
+            {
+                // The proxy's own hop: from the kernel's capture stamp to the send of the copies (engines that have the stamp).
+                static string Line(JsonNode h) =>
+                    $"p50 {h["p50"]} p90 {h["p90"]} p99 {h["p99"]} p99.9 {h["p999"]} max {h["max"]} µs over {h["count"]} datagrams";
+                Console.Out.WriteLine($"{"hop_latency_us",-30} :  {Line(hop)} since start");
+                if (hop["since_last_query"] is JsonObject recent)
+                    Console.Out.WriteLine($"{"hop_latency_us",-30} :  {Line(recent)} since the last -P");
+            }
             return 0;
         }
         string text = IpAddressV4.Format(group.Value);

@@ -45,7 +45,7 @@ public static class ServerDaemon
                     return $"{configPath}: {next.Groups.Count} groups";
                 },
                 list: () => List(forwarder.Counters),
-                stats: () => Stats(forwarder, engine).ToJsonString(),
+                stats: () => Stats(forwarder, engine, query: true).ToJsonString(),
                 run: engine.Run,
                 dataPlaneNice: options.StartingNice,
                 dataPlaneCpus: options.Cpus);
@@ -82,7 +82,9 @@ public static class ServerDaemon
         $"forward_pkt:\t{Volatile.Read(ref c.Forwarded)}\n" +
         $"fwd_point_pkt:\t{Volatile.Read(ref c.CopiesSent)}\n";
 
-    public static JsonObject Stats(ServerForwarder forwarder, IServerEngine? engine)
+    /// <param name="query">A control-socket query (multis_admin -P, the benchmark): its hop latency also covers the time
+    /// since the previous query.</param>
+    public static JsonObject Stats(ServerForwarder forwarder, IServerEngine? engine, bool query = false)
     {
         var counters = new JsonObject();
         foreach ((string name, long value) in forwarder.Counters.Snapshot()) counters[name] = value;
@@ -113,7 +115,7 @@ public static class ServerDaemon
         return new JsonObject
         {
             ["capture_buffer_bytes"] = engine?.CaptureBufferBytes ?? 0,
-            ["hop_latency_us"] = engine?.HopLatency?.Snapshot(),
+            ["hop_latency_us"] = query ? engine?.HopLatency?.Query() : engine?.HopLatency?.Snapshot(),
             ["counters"] = counters,
             ["groups"] = groups,
         };

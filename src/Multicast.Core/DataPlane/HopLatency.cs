@@ -11,8 +11,8 @@ namespace Multicast.Core.DataPlane;
 /// </summary>
 /// <remarks>
 /// One writer, the data-plane thread: <see cref="Captured"/> per datagram only stores a timestamp;
-/// <see cref="Sent"/> per batch records into an HdrHistogram <see cref="Recorder"/>, which lets the stats thread
-/// take interval snapshots without stopping the writer. Nothing on the writer's side allocates.
+/// <see cref="Sent"/> per batch records into an HdrHistogram <see cref="Recorder"/>, which lets the stats writer and
+/// the control socket take what was recorded without stopping the writer. Nothing on the writer's side allocates.
 /// </remarks>
 public sealed class HopLatency
 {
@@ -26,6 +26,7 @@ public sealed class HopLatency
 
     private readonly object _snapshotLock = new();
     private readonly HistogramBase _total = new LongHistogram(LowestNs, HighestNs, Digits);
+    private readonly HistogramBase _window = new LongHistogram(LowestNs, HighestNs, Digits);
     private HistogramBase? _interval;
 
     /// <param name="batch">The most datagrams captured between two sends (the receive loop's batch size).</param>
@@ -45,20 +46,38 @@ public sealed class HopLatency
         _count = 0;
     }
 
-    /// <summary>
-    /// Since start and over the interval since the last snapshot (the stats file is rewritten every second), in µs.
-    /// Called by the stats writer only.
-    /// </summary>
+    /// <summary>Since start, in µs: what the stats file shows (rewritten every second by one writer).</summary>
     public JsonObject Snapshot()
     {
         lock (_snapshotLock)
         {
-            _interval = _recorder.GetIntervalHistogram(_interval);
-            _total.Add(_interval);
-            JsonObject total = Percentiles(_total);
-            total["last_interval"] = Percentiles(_interval);
-            return total;
+            Collect();
+            return Percentiles(_total);
         }
+    }
+
+    /// <summary>
+    /// Since start and since the previous query (`since_last_query`), in µs: what `multis_admin -P` shows, so two
+    /// queries bracket a window (a test, a benchmark run, a busy minute) without restarting the daemon.
+    /// </summary>
+    public JsonObject Query()
+    {
+        lock (_snapshotLock)
+        {
+            Collect();
+            JsonObject result = Percentiles(_total);
+            result["since_last_query"] = Percentiles(_window);
+            _window.Reset();
+            return result;
+        }
+    }
+
+    /// <summary>Moves what the writer recorded since the last call into the totals and the query window.</summary>
+    private void Collect()
+    {
+        _interval = _recorder.GetIntervalHistogram(_interval);
+        _total.Add(_interval);
+        _window.Add(_interval);
     }
 
     private static JsonObject Percentiles(HistogramBase h) => new()

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Multicast.Cli.Lab;
+using Multicast.Tests.Admin;
 using NUnit.Framework;
 
 namespace Multicast.Tests.EndToEnd;
@@ -35,6 +36,14 @@ public class HopLatencyEndToEndTests
             Assert.That(p50, Is.LessThanOrEqualTo(p99).And.LessThanOrEqualTo(max), hop.ToJsonString());
             // Both stamps are this host's CLOCK_REALTIME: a mismatch of clocks or of units would be seconds or years.
             Assert.That(max, Is.LessThan(1_000_000), "under a second: " + hop.ToJsonString());
+
+            // multis_admin -P: since start, and since the previous -P (the first covers everything so far).
+            ToolResult first = AdminHarness.Run(server.ConfigDir, "multis_admin", "-P");
+            first.AssertOk();
+            Assert.That(first.Out, Does.Match($@"hop_latency_us +:  p50 [\d.]+ .* over {count} datagrams since start"), first.Out);
+            Assert.That(first.Out, Does.Match($@"hop_latency_us +:  p50 [\d.]+ .* over {count} datagrams since the last -P"), first.Out);
+            ToolResult second = AdminHarness.Run(server.ConfigDir, "multis_admin", "-P");
+            Assert.That(second.Out, Does.Contain("over 0 datagrams since the last -P"), second.Out);
         }
         finally { server.Stop(); }
     }

@@ -22,14 +22,18 @@ public class HopLatencyTests
         Assert.That((double)s["p50"]!, Is.EqualTo(50).Within(1), "2 significant digits");
         Assert.That((double)s["p99"]!, Is.EqualTo(99).Within(1));
         Assert.That((double)s["max"]!, Is.EqualTo(100).Within(1));
-        Assert.That((long)s["last_interval"]!["count"]!, Is.EqualTo(100));
+        Assert.That(s.ContainsKey("since_last_query"), Is.False, "the stats file's view: since start");
 
+        JsonObject first = hop.Query();
+        Assert.That((long)first["since_last_query"]!["count"]!, Is.EqualTo(100), "the first query covers everything so far");
         hop.Captured(now - 7_000);
         hop.Sent(now);
-        JsonObject next = hop.Snapshot();
+        Assert.That((long)hop.Snapshot()["count"]!, Is.EqualTo(101), "the stats file's snapshots do not end a query's window");
+        JsonObject next = hop.Query();
         Assert.That((long)next["count"]!, Is.EqualTo(101), "totals keep everything since start");
-        Assert.That((long)next["last_interval"]!["count"]!, Is.EqualTo(1), "the interval only what came since the last snapshot");
-        Assert.That((double)next["last_interval"]!["max"]!, Is.EqualTo(7).Within(0.1));
+        Assert.That((long)next["since_last_query"]!["count"]!, Is.EqualTo(1), "the window: what came since the last query");
+        Assert.That((double)next["since_last_query"]!["max"]!, Is.EqualTo(7).Within(0.1));
+        Assert.That((long)hop.Query()["since_last_query"]!["count"]!, Is.EqualTo(0));
     }
 
     [Test]
