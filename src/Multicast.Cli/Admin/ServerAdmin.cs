@@ -140,7 +140,7 @@ public static class ServerAdmin
             foreach ((string name, JsonNode? value) in c) Console.Out.WriteLine($"{name,-30} :  {value}");
             if (stats["hop_latency_us"] is JsonObject hop)
             {
-                // The proxy's own hop: from the kernel's capture stamp to the send of the copies (engines that have the stamp).
+                // The proxy's own hop: from the kernel's capture stamp to the transmit call of the copies (engines that have the stamp).
                 static string Line(JsonNode h) =>
                     $"p50 {h["p50"]} p90 {h["p90"]} p99 {h["p99"]} p99.9 {h["p999"]} max {h["max"]} µs over {h["count"]} datagrams";
                 Console.Out.WriteLine($"{"hop_latency_us",-30} :  {Line(hop)} since start");

@@ -299,6 +299,8 @@ public sealed class BenchRow
     public MemberLatency? FromSchedule { get; set; }
     /// <summary>Latency to the members' interfaces (the kernel's receive timestamp): without the member hosts' own wait.</summary>
     public MemberLatency? ToInterface { get; set; }
+    /// <summary>The proxy server's own hop over the latency run (its capture stamp to the transmit call of the copies; ring only).</summary>
+    public MemberLatency? ProxyHop { get; set; }
     public double? CpuSeconds { get; set; }
     public double? CpuServerSeconds { get; set; }
     public double? CpuClientsSeconds { get; set; }
@@ -339,6 +341,7 @@ public sealed class BenchRow
             ["p50_us"] = N(P50Us), ["p99_us"] = N(P99Us), ["p999_us"] = N(P999Us),
             ["schedule_p50_us"] = FromSchedule?.P50Us, ["schedule_p99_us"] = FromSchedule?.P99Us, ["schedule_p999_us"] = FromSchedule?.P999Us,
             ["interface_p50_us"] = ToInterface?.P50Us, ["interface_p99_us"] = ToInterface?.P99Us, ["interface_p999_us"] = ToInterface?.P999Us,
+            ["hop_p50_us"] = ProxyHop?.P50Us, ["hop_p99_us"] = ProxyHop?.P99Us, ["hop_p999_us"] = ProxyHop?.P999Us,
             ["p99_causes"] = TailCauses?.ToJson(),
             ["cpu_seconds"] = CpuSeconds,
             ["cpu_server_seconds"] = CpuServerSeconds,

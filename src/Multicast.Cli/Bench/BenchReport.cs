@@ -68,7 +68,7 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
         {
             ["latency_rate"] = p.LatencyRate, ["latency_loss_percent"] = Math.Round(p.LatencyLossPercent, 4),
             ["p50_us"] = p.P50Us, ["p99_us"] = p.P99Us, ["p999_us"] = p.P999Us,
-            ["schedule_p99_us"] = p.FromSchedule?.P99Us, ["interface_p99_us"] = p.ToInterface?.P99Us,
+            ["schedule_p99_us"] = p.FromSchedule?.P99Us, ["interface_p99_us"] = p.ToInterface?.P99Us, ["hop_p99_us"] = p.ProxyHop?.P99Us,
             ["p99_vs_native"] = Ratio(p.P99Us, NativeAt(r, p)?.P99Us),
         };
         p.Budget?.AddTo(j);
@@ -113,7 +113,7 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
             {
                 ["round"] = i + 1, ["error"] = p.Error, ["p50_us"] = p.Error is null ? p.P50Us : null, ["p99_us"] = p.Error is null ? p.P99Us : null,
                 ["p999_us"] = p.Error is null ? p.P999Us : null, ["latency_loss_percent"] = Math.Round(p.LatencyLossPercent, 4),
-                ["p99_vs_native"] = vsNative[i], ["p99_vs_kernel"] = vsKernel[i],
+                ["p99_vs_native"] = vsNative[i], ["p99_vs_kernel"] = vsKernel[i], ["hop_p99_us"] = p.ProxyHop?.P99Us,
             };
             p.Budget?.AddTo(o);
             return (JsonNode)o;
@@ -190,6 +190,8 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
             r => r.FromSchedule);
         LatencyView(sb, "latency to the members' interfaces (kernel receive timestamp; without the member host's own stack and the receiver's wait for a CPU):",
             r => r.ToInterface);
+        LatencyView(sb, "the proxy's own hop (its server, from the kernel's capture stamp to the transmit call of the copies, which then carries them to the members; engines with that stamp):",
+            r => r.ProxyHop);
         if (Rows.Any(r => r.Error is null && r.Budget is not null))
         {
             sb.AppendLine("CPU while the latency run sent (% of one core over the sender's run; rest = kernel threads and softirq charged to none of these; stolen = taken by the hypervisor):");
@@ -229,6 +231,7 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
     [
         "members", "system", "error", "lossless_rate", "lossless_backlog_ms", "member_deliveries_per_s", "sender_bound", "latency_rate", "latency_loss_percent",
         "p50_us", "p99_us", "p999_us", "schedule_p50_us", "schedule_p99_us", "schedule_p999_us", "interface_p50_us", "interface_p99_us", "interface_p999_us",
+        "hop_p50_us", "hop_p99_us", "hop_p999_us",
         "cpu_seconds", "cpu_s_per_million_copies", "gc_gen0", "gc_gen1", "gc_gen2", "allocated_bytes",
         "machine_busy_percent", "cpus", "sender_cpu_percent", "receivers_cpu_percent", "proxy_cpu_percent", "rest_cpu_percent", "stolen_cpu_percent",
         "throughput_vs_native", "throughput_vs_kernel", "p99_vs_native", "p99_vs_kernel", "schedule_p99_vs_native", "interface_p99_vs_native",

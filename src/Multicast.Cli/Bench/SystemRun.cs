@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Multicast.Cli.Control;
 using Multicast.Cli.Lab;
 using Multicast.Cli.Tools;
 
@@ -331,12 +332,14 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
         if (_daemons.Count > 0 && _gcBefore is null) _gcBefore = _daemons.Select(ReadProcessStats).ToArray();
         double[] cpuBefore = _daemons.Select(d => CpuTime.OfProcess(d.Process.Id)).ToArray();
         string latenessLog = Path.Combine(lab.Source.WorkDir, "lateness.bin");
+        QueryProxyHop(); // opens the window the query after the run reads
         JsonObject sent = Send(row.LatencyRate, count, latenessLog);
         // A sender that lost the CPU catches up in a burst, which queues behind a proxy but not behind native delivery.
         row.SenderMaxLateUs = (double?)sent["max_late_us"];
         if (o.Verbose) say($"    latency sender: {sent.ToJsonString()}");
         List<JsonObject> results = receivers.Select(r => r.WaitForJsonResult(TimeSpan.FromSeconds(o.Duration + 90))).ToList();
         double[] cpuAfter = _daemons.Select(d => CpuTime.OfProcess(d.Process.Id)).ToArray();
+        row.ProxyHop = QueryProxyHop();
         long unique = results.Sum(r => (long)r["unique"]!);
         if (o.Verbose) foreach (JsonObject r in results) say($"    latency receiver: {r.ToJsonString()}");
         row.LatencyLossPercent = 100.0 * (1 - (double)unique / (count * receivers.Count));
@@ -370,6 +373,19 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
             row.CpuClientsSeconds = Math.Round(row.CpuSeconds.Value - row.CpuServerSeconds.Value, 3);
             row.CpuSecondsPerMillionCopies = unique > 0 ? row.CpuSeconds / (unique / 1e6) : null;
         }
+    }
+
+    /// <summary>
+    /// The server's own hop since the previous query (multis_admin -P's "since the last -P"): null without a server or
+    /// for an engine without a capture stamp.
+    /// </summary>
+    private MemberLatency? QueryProxyHop()
+    {
+        if (_daemons.Count == 0) return null; // _daemons[0] is the server
+        string? reply = ControlClient.TrySend(Path.Combine(_daemons[0].ConfigDir, ControlClient.ServerSocket), "stats");
+        if (reply is null || reply.StartsWith("error:", StringComparison.Ordinal)) return null;
+        if (JsonNode.Parse(reply)?["hop_latency_us"]?["since_last_query"] is not JsonObject h || (long)h["count"]! == 0) return null;
+        return new MemberLatency((double)h["p50"]!, (double)h["p99"]!, (double)h["p999"]!);
     }
 
     /// <summary>Copies the latency run's logs out of the lab (whose directory goes with it) into OUT/logs/MEMBERS-SYSTEM.</summary>

@@ -4,14 +4,15 @@ using HdrHistogram;
 namespace Multicast.Core.DataPlane;
 
 /// <summary>
-/// How long the proxy held each captured datagram: from the kernel's capture timestamp to the end of the transmit call
-/// that sent its copies. Both ends are this host's clock, so unlike an end-to-end measurement it needs no clock sync
-/// between hosts, and on a real deployment it says what the proxy itself adds. A datagram whose copies wait in a full
-/// TX ring past that call is counted as sent at it (the wait shows in the TX counters instead).
+/// How long the proxy held each captured datagram: from the kernel's capture timestamp to the transmit call that hands
+/// its copies to the kernel. That is the proxy's own part of a copy's latency (its wait for a CPU, a backlog ahead of
+/// the datagram, the fan-out), without the transmit itself, whose cost is the NIC driver's (and, in a lab whose members
+/// share the host, their whole receive path). Both ends are this host's clock, so unlike an end-to-end measurement
+/// it needs no clock sync between hosts.
 /// </summary>
 /// <remarks>
 /// One writer, the data-plane thread: <see cref="Captured"/> per datagram only stores a timestamp;
-/// <see cref="Sent"/> per batch records into an HdrHistogram <see cref="Recorder"/>, which lets the stats writer and
+/// <see cref="Transmitting"/> per batch records into an HdrHistogram <see cref="Recorder"/>, which lets the stats writer and
 /// the control socket take what was recorded without stopping the writer. Nothing on the writer's side allocates.
 /// </remarks>
 public sealed class HopLatency
@@ -38,8 +39,8 @@ public sealed class HopLatency
         if (_count < _pending.Length) _pending[_count++] = capturedAtNs;
     }
 
-    /// <summary>The copies of everything captured since the last call have been handed to the kernel.</summary>
-    public void Sent(long nowNs)
+    /// <summary>The copies of everything captured since the last call are handed to the kernel now.</summary>
+    public void Transmitting(long nowNs)
     {
         for (int i = 0; i < _count; i++)
             _recorder.RecordValue(Math.Clamp(nowNs - _pending[i], 0, HighestNs)); // a clock step must not throw

@@ -25,7 +25,7 @@ public interface IServerEngine : IDisposable
     /// <summary>Bytes of the capture queue the kernel fills for the engine (ring, socket buffer, pcap buffer); 0 = unknown.</summary>
     long CaptureBufferBytes => 0;
 
-    /// <summary>From capture to send, per datagram, for engines that get a capture timestamp from the kernel; else null.</summary>
+    /// <summary>From capture to the transmit call, per datagram, for engines that get a capture timestamp from the kernel; else null.</summary>
     DataPlane.HopLatency? HopLatency => null;
 }
 

@@ -112,9 +112,9 @@ public sealed class RingServerEngine : IServerEngine
 
         public void EndBatch()
         {
-            slots.Flush();
             // The ring header's stamp is CLOCK_REALTIME, which DateTime.UtcNow reads on Linux (no allocation).
-            hop.Sent((DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100);
+            hop.Transmitting((DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100);
+            slots.Flush();
         }
 
         public void Idle() => slots.Flush();

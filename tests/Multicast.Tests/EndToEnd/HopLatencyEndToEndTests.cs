@@ -6,7 +6,7 @@ using NUnit.Framework;
 namespace Multicast.Tests.EndToEnd;
 
 /// <summary>
-/// The ring server reports its own hop (kernel capture stamp to the send of the copies) in the stats file, so a user
+/// The ring server reports its own hop (kernel capture stamp to the transmit call of the copies) in the stats file, so a user
 /// on a real VPC can tell what the proxy adds without synchronised clocks.
 /// </summary>
 [TestFixture]

@@ -14,8 +14,8 @@ public class HopLatencyTests
         var hop = new HopLatency(batch: 128);
         const long now = 1_800_000_000_000_000_000;
         for (int us = 1; us <= 100; us++) hop.Captured(now - us * 1000L);
-        hop.Sent(now);
-        hop.Sent(now + 5_000_000); // a send with nothing captured since measures nothing
+        hop.Transmitting(now);
+        hop.Transmitting(now + 5_000_000); // a transmit with nothing captured since measures nothing
 
         JsonObject s = hop.Snapshot();
         Assert.That((long)s["count"]!, Is.EqualTo(100));
@@ -27,7 +27,7 @@ public class HopLatencyTests
         JsonObject first = hop.Query();
         Assert.That((long)first["since_last_query"]!["count"]!, Is.EqualTo(100), "the first query covers everything so far");
         hop.Captured(now - 7_000);
-        hop.Sent(now);
+        hop.Transmitting(now);
         Assert.That((long)hop.Snapshot()["count"]!, Is.EqualTo(101), "the stats file's snapshots do not end a query's window");
         JsonObject next = hop.Query();
         Assert.That((long)next["count"]!, Is.EqualTo(101), "totals keep everything since start");
@@ -43,7 +43,7 @@ public class HopLatencyTests
         const long now = 1_800_000_000_000_000_000;
         hop.Captured(now + 2_000); // the clock stepped back between capture and send
         hop.Captured(0);           // a stamp from 1970: decades, clamped to the histogram's minute
-        hop.Sent(now);
+        hop.Transmitting(now);
         JsonObject s = hop.Snapshot();
         Assert.That((long)s["count"]!, Is.EqualTo(2));
         Assert.That((double)s["p50"]!, Is.LessThanOrEqualTo(0.1), "the histogram's lowest bucket");
@@ -60,7 +60,7 @@ public class HopLatencyTests
             {
                 long now = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100; // as the ring engine reads it
                 hop.Captured(now - 30_000);
-                if (i % 16 == 0) hop.Sent(now);
+                if (i % 16 == 0) hop.Transmitting(now);
             }
         }
         Run(2_000); // warm up (tiering)
