@@ -12,7 +12,8 @@ public interface IFrameSink
 {
     /// <param name="frame">The captured bytes, link header first.</param>
     /// <param name="truncated">Snap length cut the frame short.</param>
-    void OnFrame(ReadOnlySpan<byte> frame, bool truncated);
+    /// <param name="capturedAtNs">When it was captured (the record header's stamp), in ns since the epoch.</param>
+    void OnFrame(ReadOnlySpan<byte> frame, bool truncated, long capturedAtNs);
 
     /// <summary>End of a pcap_dispatch batch (or a read timeout): the moment to transmit what was queued.</summary>
     void EndBatch();
@@ -182,7 +183,8 @@ public sealed unsafe class PcapCapture : IDisposable
         try
         {
             int captured = PcapRecordHeader.CapturedLength(header);
-            capture._sink!.OnFrame(new ReadOnlySpan<byte>(data, captured), captured < PcapRecordHeader.WireLength(header));
+            capture._sink!.OnFrame(new ReadOnlySpan<byte>(data, captured), captured < PcapRecordHeader.WireLength(header),
+                PcapRecordHeader.CapturedAtNs(header));
         }
         catch (Exception e)
         {

@@ -54,7 +54,7 @@ public sealed class PcapClientEngine : IClientEngine, IFrameSink
         _logger.LogDebug("pcap client engine stopped");
     }
 
-    void IFrameSink.OnFrame(ReadOnlySpan<byte> frame, bool truncated)
+    void IFrameSink.OnFrame(ReadOnlySpan<byte> frame, bool truncated, long capturedAtNs)
     {
         if (truncated || frame.Length < EthernetHeaderLength)
         {

@@ -81,8 +81,14 @@ public sealed class PcapServerEngine : IServerEngine, IFrameSink
         _logger.LogDebug("pcap server engine stopped");
     }
 
-    void IFrameSink.OnFrame(ReadOnlySpan<byte> frame, bool truncated)
+    /// <summary>A pcap_dispatch hands over all it has buffered: this many frames of a batch are measured, the rest counted.</summary>
+    private const int MeasuredPerBatch = 4096;
+
+    public HopLatency HopLatency { get; } = new(MeasuredPerBatch);
+
+    void IFrameSink.OnFrame(ReadOnlySpan<byte> frame, bool truncated, long capturedAtNs)
     {
+        HopLatency.Captured(capturedAtNs);
         if (truncated || frame.Length < EthernetTxSlots.EthernetHeaderLength)
         {
             ServerCounters c = _forwarder.Counters;
@@ -94,7 +100,11 @@ public sealed class PcapServerEngine : IServerEngine, IFrameSink
         _forwarder.Forward(ip, ChecksumOffload.LooksPartial(ip), Slots);
     }
 
-    void IFrameSink.EndBatch() => Slots.Flush();
+    void IFrameSink.EndBatch()
+    {
+        HopLatency.Transmitting(HopLatency.NowNs());
+        Slots.Flush();
+    }
 
     private string Filter(FanoutTable table) => PcapFilterBuilder.ServerCapture(table.GroupAddresses.ToArray(), _filterMac, listGroups: false);
 

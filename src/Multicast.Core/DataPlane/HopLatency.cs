@@ -24,19 +24,27 @@ public sealed class HopLatency
     private readonly Recorder _recorder = new(LowestNs, HighestNs, Digits, (id, low, high, digits) => new LongHistogram(id, low, high, digits));
     private readonly long[] _pending;
     private int _count;
+    private long _unmeasured;
 
     private readonly object _snapshotLock = new();
     private readonly HistogramBase _total = new LongHistogram(LowestNs, HighestNs, Digits);
     private readonly HistogramBase _window = new LongHistogram(LowestNs, HighestNs, Digits);
     private HistogramBase? _interval;
 
-    /// <param name="batch">The most datagrams captured between two sends (the receive loop's batch size).</param>
+    /// <summary>
+    /// Now, on the clock of the kernel's capture stamps (CLOCK_REALTIME, which DateTime.UtcNow reads on Linux), in ns
+    /// since the epoch at 100 ns granularity; allocates nothing.
+    /// </summary>
+    public static long NowNs() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
+
+    /// <param name="batch">The most datagrams captured between two transmit calls (the receive loop's batch size).</param>
     public HopLatency(int batch) => _pending = new long[batch];
 
     /// <summary>A datagram captured at <paramref name="capturedAtNs"/> (ns since the epoch, the kernel's stamp).</summary>
     public void Captured(long capturedAtNs)
     {
         if (_count < _pending.Length) _pending[_count++] = capturedAtNs;
+        else _unmeasured++; // a batch longer than the engine said it could be: counted, so the totals still add up
     }
 
     /// <summary>The copies of everything captured since the last call are handed to the kernel now.</summary>
@@ -53,7 +61,9 @@ public sealed class HopLatency
         lock (_snapshotLock)
         {
             Collect();
-            return Percentiles(_total);
+            JsonObject result = Percentiles(_total);
+            result["unmeasured"] = Volatile.Read(ref _unmeasured);
+            return result;
         }
     }
 
@@ -67,6 +77,7 @@ public sealed class HopLatency
         {
             Collect();
             JsonObject result = Percentiles(_total);
+            result["unmeasured"] = Volatile.Read(ref _unmeasured);
             result["since_last_query"] = Percentiles(_window);
             _window.Reset();
             return result;

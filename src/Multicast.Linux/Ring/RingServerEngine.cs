@@ -112,8 +112,7 @@ public sealed class RingServerEngine : IServerEngine
 
         public void EndBatch()
         {
-            // The ring header's stamp is CLOCK_REALTIME, which DateTime.UtcNow reads on Linux (no allocation).
-            hop.Transmitting((DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100);
+            hop.Transmitting(HopLatency.NowNs());
             slots.Flush();
         }
 

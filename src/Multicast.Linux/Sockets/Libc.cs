@@ -42,6 +42,8 @@ internal static unsafe partial class Libc
     public const int IPPROTO_IP = 0, IPPROTO_RAW = 255;
     public const int SOL_SOCKET = 1, SOL_PACKET = 263;
     public const int SO_RCVBUF = 8, SO_SNDBUF = 7, SO_RCVTIMEO = 20, SO_ATTACH_FILTER = 26, SO_SNDBUFFORCE = 32, SO_RCVBUFFORCE = 33;
+    /// <summary>Also the type of the SCM_TIMESTAMPNS control message (a timespec of two 64-bit fields on 64-bit Linux).</summary>
+    public const int SO_TIMESTAMPNS = 35;
     public const int SO_BINDTODEVICE = 25;
     public const int IP_MULTICAST_IF = 32, IP_MULTICAST_LOOP = 34;
     public const int PACKET_AUXDATA = 8, PACKET_STATISTICS = 6, PACKET_IGNORE_OUTGOING = 23;

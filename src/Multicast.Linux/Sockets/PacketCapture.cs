@@ -18,7 +18,9 @@ internal sealed unsafe class PacketCapture : IDisposable
     public const int DefaultBufferBytes = 8 << 20;
 
     /// <param name="bufferBytes">The socket's receive buffer (SO_RCVBUFFORCE, so net.core.rmem_max does not cap it).</param>
-    public PacketCapture(string interfaceName, BpfInstruction[] filter, bool ignoreOutgoing, int batchSize = 64, int bufferBytes = DefaultBufferBytes)
+    /// <param name="timestamps">Ask for each frame's capture time (SO_TIMESTAMPNS): <see cref="ReceiveBatch.CapturedAtNs"/>.</param>
+    public PacketCapture(string interfaceName, BpfInstruction[] filter, bool ignoreOutgoing, int batchSize = 64, int bufferBytes = DefaultBufferBytes,
+        bool timestamps = false)
     {
         InterfaceName = interfaceName;
         int ifIndex = SocketOps.InterfaceIndex(interfaceName);
@@ -28,6 +30,7 @@ internal sealed unsafe class PacketCapture : IDisposable
         {
             SocketOps.AttachFilter(_fd, filter);
             SocketOps.SetInt(_fd, Libc.SOL_PACKET, Libc.PACKET_AUXDATA, 1, "PACKET_AUXDATA");
+            if (timestamps) SocketOps.SetInt(_fd, Libc.SOL_SOCKET, Libc.SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS");
             if (ignoreOutgoing) IgnoresOutgoing = SocketOps.TrySetInt(_fd, Libc.SOL_PACKET, Libc.PACKET_IGNORE_OUTGOING, 1);
             SocketOps.SetBuffer(_fd, receive: true, bufferBytes);
             BufferBytes = SocketOps.GetInt(_fd, Libc.SOL_SOCKET, Libc.SO_RCVBUF);

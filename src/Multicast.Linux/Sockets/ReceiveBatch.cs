@@ -8,7 +8,7 @@ namespace Multicast.Linux.Sockets;
 /// </summary>
 internal sealed unsafe class ReceiveBatch : IDisposable
 {
-    private const int ControlSize = 64; // CMSG_SPACE(sizeof(tpacket_auxdata)) = 40
+    private const int ControlSize = 96; // CMSG_SPACE(sizeof(tpacket_auxdata)) 40 + CMSG_SPACE(sizeof(timespec)) 32
     private readonly byte* _memory;
     private readonly Mmsghdr* _messages;
     private readonly Iovec* _Iovecs;
@@ -65,6 +65,16 @@ internal sealed unsafe class ReceiveBatch : IDisposable
         foreach (ControlMessage m in new ControlMessages(h.Control, h.ControlLength))
             if (m.Level == Libc.SOL_PACKET && m.Type == Libc.PACKET_AUXDATA && m.Length >= sizeof(TpacketAuxdata))
                 return ((TpacketAuxdata*)m.Data)->Status;
+        return 0;
+    }
+
+    /// <summary>The kernel's capture time (SCM_TIMESTAMPNS, ns since the epoch, CLOCK_REALTIME), or 0 when absent.</summary>
+    public long CapturedAtNs(int i)
+    {
+        ref Msghdr h = ref _messages[i].Header;
+        foreach (ControlMessage m in new ControlMessages(h.Control, h.ControlLength))
+            if (m.Level == Libc.SOL_SOCKET && m.Type == Libc.SO_TIMESTAMPNS && m.Length >= 16)
+                return ((long*)m.Data)[0] * 1_000_000_000L + ((long*)m.Data)[1];
         return 0;
     }
 

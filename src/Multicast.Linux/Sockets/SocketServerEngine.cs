@@ -21,6 +21,7 @@ public sealed class SocketServerEngine : IServerEngine
     public string Name => EngineNames.Socket;
     public long CaptureDrops => _capture.Drops;
     public long CaptureBufferBytes => _capture.BufferBytes;
+    public HopLatency HopLatency { get; }
     public RawSocketTxSlots Transmit => _tx;
 
     /// <param name="captureBytes">The capture socket's receive buffer; null = <see cref="PacketCapture.DefaultBufferBytes"/>.</param>
@@ -29,7 +30,9 @@ public sealed class SocketServerEngine : IServerEngine
         _forwarder = forwarder;
         _logger = logger;
         BpfInstruction[] filter = BpfFilterBuilder.ServerCapture(forwarder.Table.GroupAddresses.ToArray(), linkHeaderLength: 0);
-        _capture = new PacketCapture(interfaceName, filter, ignoreOutgoing: false, bufferBytes: captureBytes ?? PacketCapture.DefaultBufferBytes);
+        _capture = new PacketCapture(interfaceName, filter, ignoreOutgoing: false, bufferBytes: captureBytes ?? PacketCapture.DefaultBufferBytes,
+            timestamps: true);
+        HopLatency = new HopLatency(_capture.Batch.Capacity);
         try { _tx = new RawSocketTxSlots(); }
         catch { _capture.Dispose(); throw; }
     }
@@ -55,9 +58,14 @@ public sealed class SocketServerEngine : IServerEngine
             {
                 if (batch.Truncated(i)) { counters.Captured++; counters.DroppedMalformed++; continue; }
                 bool partial = (batch.AuxStatus(i) & Libc.TP_STATUS_CSUMNOTREADY) != 0;
+                if (batch.CapturedAtNs(i) is long captured and > 0) HopLatency.Captured(captured);
                 _forwarder.Forward(batch.Packet(i), partial, _tx);
             }
-            if (n > 0) _tx.Flush();
+            if (n > 0)
+            {
+                HopLatency.Transmitting(HopLatency.NowNs());
+                _tx.Flush();
+            }
         }
         _logger.LogDebug("socket server engine stopped");
     }

@@ -16,7 +16,7 @@ public readonly record struct ReceivedDatagram(int Length, uint SourceAddress, i
 public sealed unsafe class TimestampedReceiver : IDisposable
 {
     private const int ControlSize = 128; // CMSG_SPACE(timespec) 32 + CMSG_SPACE(in_pktinfo) 32, with room to spare
-    private const int SoTimestampNs = 35, ScmTimestampNs = 35, IpPktInfo = 8;
+    private const int IpPktInfo = 8;
     private readonly int _fd;
     private readonly byte* _memory;
     private readonly Msghdr* _header;
@@ -28,7 +28,7 @@ public sealed unsafe class TimestampedReceiver : IDisposable
     public TimestampedReceiver(nint fd)
     {
         _fd = (int)fd;
-        SocketOps.SetInt(_fd, Libc.SOL_SOCKET, SoTimestampNs, 1, "SO_TIMESTAMPNS");
+        SocketOps.SetInt(_fd, Libc.SOL_SOCKET, Libc.SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS");
         SocketOps.SetInt(_fd, Libc.IPPROTO_IP, IpPktInfo, 1, "IP_PKTINFO");
         nuint total = (nuint)(sizeof(Msghdr) + sizeof(Iovec) + sizeof(SockaddrIn) + ControlSize);
         _memory = (byte*)NativeMemory.AlignedAlloc(total, 64);
@@ -78,7 +78,7 @@ public sealed unsafe class TimestampedReceiver : IDisposable
         uint destination = 0;
         foreach (ControlMessage m in new ControlMessages(_control, _header->ControlLength))
         {
-            if (m.Level == Libc.SOL_SOCKET && m.Type == ScmTimestampNs && m.Length >= sizeof(Timespec))
+            if (m.Level == Libc.SOL_SOCKET && m.Type == Libc.SO_TIMESTAMPNS && m.Length >= sizeof(Timespec))
             {
                 var ts = (Timespec*)m.Data;
                 stamp = ts->Seconds * 1_000_000_000L + ts->Nanoseconds;

@@ -13,6 +13,11 @@ public static unsafe class PcapRecordHeader
 
     public static int CapturedLength(byte* header) => *(int*)(header + CaptureLengthOffset);
     public static int WireLength(byte* header) => *(int*)(header + CaptureLengthOffset + 4);
+
+    /// <summary>The capture time in ns since the epoch (the header's timeval: two longs on 64-bit Unix, two ints on Windows).</summary>
+    public static long CapturedAtNs(byte* header) => OperatingSystem.IsWindows()
+        ? *(int*)header * 1_000_000_000L + *(int*)(header + 4) * 1000L
+        : *(long*)header * 1_000_000_000L + *(long*)(header + 8) * 1000L;
 }
 
 /// <summary>

@@ -6,18 +6,20 @@ using NUnit.Framework;
 namespace Multicast.Tests.EndToEnd;
 
 /// <summary>
-/// The ring server reports its own hop (kernel capture stamp to the transmit call of the copies) in the stats file, so a user
+/// Each server engine reports its own hop (kernel capture stamp to the transmit call of the copies) in the stats file, so a user
 /// on a real VPC can tell what the proxy adds without synchronised clocks.
 /// </summary>
 [TestFixture]
 [Category("EndToEnd")]
 public class HopLatencyEndToEndTests
 {
-    [Test]
-    public void TheRingServer_MeasuresEveryDatagramItForwards()
+    [TestCase("ring")]
+    [TestCase("socket")]
+    [TestCase("pcap")]
+    public void TheServer_MeasuresEveryDatagramItForwards(string engine)
     {
         using VpcLab lab = E2e.CreateLab(members: 2, nonMembers: 0);
-        LabDaemon server = lab.StartServer(lab.Source, "ring", E2e.GroupToAllMembers(lab));
+        LabDaemon server = lab.StartServer(lab.Source, engine, E2e.GroupToAllMembers(lab));
         try
         {
             Assert.That(() => Hop(server)?["count"]?.GetValue<long>(), Is.EqualTo(0).After(5000, 100), "no traffic, nothing measured");

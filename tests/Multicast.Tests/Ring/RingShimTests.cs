@@ -264,7 +264,7 @@ public sealed class RingShimTests : RingTestBase
         {
             int n = rx.Walk(frames);
             if (n == 0) { rx.Wait(20); }
-            long now = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
+            long now = HopLatency.NowNs();
             for (int i = 0; i < n; i++)
             {
                 // The kernel's capture stamp (HopLatency's start) is CLOCK_REALTIME and taken before this walk.

@@ -58,7 +58,7 @@ public class HopLatencyTests
         {
             for (int i = 1; i <= datagrams; i++)
             {
-                long now = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100; // as the ring engine reads it
+                long now = HopLatency.NowNs(); // as the engines read it
                 hop.Captured(now - 30_000);
                 if (i % 16 == 0) hop.Transmitting(now);
             }
@@ -68,6 +68,17 @@ public class HopLatencyTests
         Run(20_000);
         Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.EqualTo(0));
         Assert.That((long)hop.Snapshot()["count"]!, Is.EqualTo(22_000));
+    }
+
+    [Test]
+    public void ABatchLongerThanAnnounced_IsCountedAsUnmeasured()
+    {
+        var hop = new HopLatency(batch: 2);
+        const long now = 1_800_000_000_000_000_000;
+        for (int i = 0; i < 5; i++) hop.Captured(now - 10_000);
+        hop.Transmitting(now);
+        JsonObject s = hop.Snapshot();
+        Assert.That(((long)s["count"]!, (long)s["unmeasured"]!), Is.EqualTo((2L, 3L)), "every datagram is in one of the two");
     }
 
     [Test]
