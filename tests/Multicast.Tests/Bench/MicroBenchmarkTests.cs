@@ -31,6 +31,23 @@ public class MicroBenchmarkTests
     }
 
     [Test]
+    public void HopLatency_TimesEveryDatagramOfABatch_AndAllocatesNothing()
+    {
+        var b = new HopLatencyBenchmarks();
+        b.Setup();
+        try
+        {
+            b.ForwardBatch();
+            b.ForwardBatchTimed();
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            b.ForwardBatchTimed();
+            Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, "timing the hop allocates nothing");
+            Assert.That(b.Timed, Is.EqualTo(2 * HopLatencyBenchmarks.Batch));
+        }
+        finally { b.Cleanup(); }
+    }
+
+    [Test]
     public void Classify_FindsTheGroupAndNothingElse()
     {
         var b = new ClassifyBenchmarks();
