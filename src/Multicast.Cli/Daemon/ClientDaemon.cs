@@ -63,12 +63,9 @@ public static class ClientDaemon
                 run: engine.Run,
                 dataPlaneNice: options.StartingNice,
                 dataPlaneCpus: options.Cpus);
-            log.LogInformation("multic stopped");
             return 0;
         }
-        // The filter logs and declines, so the error still reaches the caller (the one-line error on stderr,
-        // the journal under systemd) and the log file, where users of the original look, says why as well.
-        catch (Exception e) when (runtime.RecordFailure(e)) { throw; }
+        catch (Exception e) when (runtime.RecordFailure(e)) { throw; } // logs why, then lets the error pass on
     }
 
     public const string DeliveryNft = "nft", DeliveryRaw = "raw";

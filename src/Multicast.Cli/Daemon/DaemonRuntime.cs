@@ -76,8 +76,9 @@ public sealed class DaemonRuntime : IDisposable
     }
 
     /// <summary>
-    /// Writes why the daemon could not start, or stopped, to the log file alone: the console and the journal get the
-    /// one-line error from the caller. Returns false, for use as an exception filter that lets the error pass.
+    /// Writes why the daemon could not start, or stopped, to the log file alone, where users of the original look: the
+    /// console and the journal get the one-line error from the caller. Returns false, for use as an exception filter
+    /// that lets the error pass on unchanged.
     /// </summary>
     public bool RecordFailure(Exception e)
     {
@@ -204,6 +205,7 @@ public sealed class DaemonRuntime : IDisposable
                 Logger.LogInformation("data-plane thread pinned to CPU {Cpus}", dataPlaneCpus);
         }
         run(Stopping);
+        Logger.LogInformation("{Role} stopped", _role);
     }
 
     public void Dispose()

@@ -49,12 +49,9 @@ public static class ServerDaemon
                 run: engine.Run,
                 dataPlaneNice: options.StartingNice,
                 dataPlaneCpus: options.Cpus);
-            log.LogInformation("multis stopped");
             return 0;
         }
-        // The filter logs and declines, so the error still reaches the caller (the one-line error on stderr,
-        // the journal under systemd) and the log file, where users of the original look, says why as well.
-        catch (Exception e) when (runtime.RecordFailure(e)) { throw; }
+        catch (Exception e) when (runtime.RecordFailure(e)) { throw; } // logs why, then lets the error pass on
     }
 
     /// <summary>
