@@ -150,9 +150,12 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
         {
             MemberLatency s = view(r)!.Value;
             BenchRow? n = Baseline(r, "native");
-            double? vsNative = Ratio(s.P99Us, n is null ? null : view(n)?.P99Us);
+            MemberLatency? baseline = n is null ? null : view(n);
+            double? vsNative = Ratio(s.P99Us, baseline?.P99Us);
+            // A view native cannot have (the proxy's own hop) gets no ratio column at all.
+            string ratio = baseline is null && n is not null ? "" : $", p99 {(vsNative is double v ? v.ToString("0.00", CultureInfo.InvariantCulture) + "× native" : "-")}";
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"{r.Members,7} {r.System,-8} p50/p99/p99.9 {s.P50Us:0.0}/{s.P99Us:0.0}/{s.P999Us:0.0} µs, p99 {(vsNative is double v ? v.ToString("0.00", CultureInfo.InvariantCulture) + "× native" : "-")}");
+                $"{r.Members,7} {r.System,-8} p50/p99/p99.9 {s.P50Us:0.0}/{s.P99Us:0.0}/{s.P999Us:0.0} µs{ratio}");
         }
     }
 

@@ -33,6 +33,25 @@ public class BenchRoundsTests
     }
 
     [Test]
+    public void Report_ShowsTheProxysOwnHop_ForTheEnginesThatTimeIt_WithoutARatioToNative()
+    {
+        var report = new BenchReport(BenchOptions.Parse(["--members", "4"]), new JsonObject());
+        BenchRow native = Row("native", 80), ring = Row("ring", 800);
+        native.ToInterface = new MemberLatency(5, 9, 20);
+        ring.ToInterface = new MemberLatency(16, 344, 1577);
+        ring.ProxyHop = new MemberLatency(1.7, 138.2, 1351.7);
+        report.Rows.Add(native);
+        report.Rows.Add(ring);
+
+        string table = report.Table();
+        Assert.That(table, Does.Contain("      4 ring     p50/p99/p99.9 16.0/344.0/1577.0 µs, p99 38.22× native"), table);
+        Assert.That(table, Does.Contain("      4 ring     p50/p99/p99.9 1.7/138.2/1351.7 µs" + Environment.NewLine), "no ratio: native has no hop");
+        JsonObject row = report.ToJson()["rows"]![1]!.AsObject();
+        Assert.That(((double)row["hop_p50_us"]!, (double)row["hop_p99_us"]!), Is.EqualTo((1.7, 138.2)));
+        Assert.That(report.Csv().Split('\n')[0], Does.Contain("hop_p99_us"));
+    }
+
+    [Test]
     public void Report_SetsEachRoundAgainstNativesSameRound_AndGivesTheMedianAndRange()
     {
         var report = new BenchReport(BenchOptions.Parse(["--members", "4", "--rounds", "4"]), new JsonObject());
