@@ -88,6 +88,9 @@ public static class DemoCommand
         server.Stop();
         foreach (LabDaemon c in clients) c.Stop();
         Say($"server counters: {Counters(server)}");
+        if (Hop(server) is JsonObject hop)
+            Say($"the server held each datagram p50 {hop["p50"]} µs, p99 {hop["p99"]} µs, max {hop["max"]} µs from capture to the " +
+                "transmit call of its copies (hop_latency_us; multis_admin -P on a real host)");
         foreach (LabDaemon c in clients) Say($"{c.Host.Name} client counters: {Counters(c)}");
         Say("");
         Say(ok ? $"every member got all {count} datagrams through the proxy (engine {usedEngine})" : "some datagrams were lost, duplicated or corrupted (see the table)");
@@ -144,6 +147,13 @@ public static class DemoCommand
     {
         IReadOnlyDictionary<string, long> c = d.ReadCounters();
         return c.Count == 0 ? "(no stats file)" : string.Join(", ", c.Where(kv => kv.Value != 0).Select(kv => $"{kv.Key}={kv.Value}"));
+    }
+
+    /// <summary>The server's own hop since start, from its final stats file (it rewrites it at exit).</summary>
+    private static JsonObject? Hop(LabDaemon d)
+    {
+        try { return JsonNode.Parse(File.ReadAllText(d.StatsFile))?["hop_latency_us"] as JsonObject; }
+        catch (Exception e) when (e is IOException or System.Text.Json.JsonException) { return null; }
     }
 
     private static string FirstLine(string s) => s.Split('\n')[0];
