@@ -47,6 +47,9 @@ public sealed class HopLatency
         else _unmeasured++; // a batch longer than the engine said it could be: counted, so the totals still add up
     }
 
+    /// <summary>A datagram the kernel gave no capture stamp: counted as unmeasured, so the totals still add up.</summary>
+    public void Unstamped() => _unmeasured++;
+
     /// <summary>The copies of everything captured since the last call are handed to the kernel now.</summary>
     public void Transmitting(long nowNs)
     {

@@ -59,6 +59,7 @@ public sealed class SocketServerEngine : IServerEngine
                 if (batch.Truncated(i)) { counters.Captured++; counters.DroppedMalformed++; continue; }
                 bool partial = (batch.AuxStatus(i) & Libc.TP_STATUS_CSUMNOTREADY) != 0;
                 if (batch.CapturedAtNs(i) is long captured and > 0) HopLatency.Captured(captured);
+                else HopLatency.Unstamped();
                 _forwarder.Forward(batch.Packet(i), partial, _tx);
             }
             if (n > 0)

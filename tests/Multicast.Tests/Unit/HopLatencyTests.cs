@@ -71,14 +71,15 @@ public class HopLatencyTests
     }
 
     [Test]
-    public void ABatchLongerThanAnnounced_IsCountedAsUnmeasured()
+    public void ABatchLongerThanAnnounced_OrAnUnstampedFrame_IsCountedAsUnmeasured()
     {
         var hop = new HopLatency(batch: 2);
         const long now = 1_800_000_000_000_000_000;
         for (int i = 0; i < 5; i++) hop.Captured(now - 10_000);
+        hop.Unstamped(); // a frame the kernel gave no stamp
         hop.Transmitting(now);
         JsonObject s = hop.Snapshot();
-        Assert.That(((long)s["count"]!, (long)s["unmeasured"]!), Is.EqualTo((2L, 3L)), "every datagram is in one of the two");
+        Assert.That(((long)s["count"]!, (long)s["unmeasured"]!), Is.EqualTo((2L, 4L)), "every datagram is in one of the two");
     }
 
     [Test]
