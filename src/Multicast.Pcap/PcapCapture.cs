@@ -64,9 +64,10 @@ public sealed unsafe class PcapCapture : IDisposable
     /// Sizes the snap length: libpcap's ring frames are as large as the snap length, so a 64 KiB snap length would
     /// leave room for only a hundred-odd frames and drop bursts. Longer frames are reported truncated (and counted).
     /// </param>
-    /// <param name="bufferBytes">libpcap's capture buffer (pcap_set_buffer_size; on Linux the memory of its ring).</param>
+    /// <param name="bufferBytes">libpcap's capture buffer (pcap_set_buffer_size; on Linux the memory of its ring); null =
+    /// <see cref="DefaultBufferBytes"/>.</param>
     public PcapCapture(LibPcapLiveDevice device, string filter, int? direction, ILogger logger, int mtu, int readTimeoutMs = 100,
-        int bufferBytes = DefaultBufferBytes)
+        int? bufferBytes = null)
     {
         _logger = logger;
         Device = device;
@@ -76,9 +77,9 @@ public sealed unsafe class PcapCapture : IDisposable
             Snaplen = Math.Max(mtu, 1500) + 18, // Ethernet + one VLAN tag
             ReadTimeout = readTimeoutMs,
             Immediate = true,
-            BufferSize = bufferBytes,
+            BufferSize = bufferBytes ?? DefaultBufferBytes,
         };
-        BufferBytes = bufferBytes;
+        BufferBytes = bufferBytes ?? DefaultBufferBytes;
         config.ConfigurationFailed += (_, e) => logger.LogDebug("pcap option {Property} not applied: {Message}", e.Property, e.Message);
         device.Open(config);
         try

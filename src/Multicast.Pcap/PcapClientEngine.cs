@@ -32,7 +32,7 @@ public sealed class PcapClientEngine : IClientEngine, IFrameSink
         _logger = logger;
         CaptureInterface nic = PcapDevices.Find(interfaceName);
         _capture = new PcapCapture(nic.Device, Filter(forwarder.Table, forwarder.FragmentsOnly), OperatingSystem.IsWindows() ? null : LibPcap.DirectionIn, logger, nic.Mtu,
-            bufferBytes: captureBytes ?? PcapCapture.DefaultBufferBytes);
+            bufferBytes: captureBytes);
     }
 
     private static string Filter(ClientTable table, bool fragmentsOnly) =>

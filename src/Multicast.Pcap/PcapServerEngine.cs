@@ -47,7 +47,7 @@ public sealed class PcapServerEngine : IServerEngine, IFrameSink
             // Npcap cannot select the direction, so the filter keeps to frames this host sent.
             _filterMac = OperatingSystem.IsWindows() ? Interface.Mac : null;
             _capture = new PcapCapture(Interface.Device, Filter(forwarder.Table), OperatingSystem.IsWindows() ? null : LibPcap.DirectionOut, logger, Interface.Mtu,
-                bufferBytes: captureBytes ?? PcapCapture.DefaultBufferBytes);
+                bufferBytes: captureBytes);
             Slots = OperatingSystem.IsWindows()
                 ? new NpcapSendQueueTxSlots(_capture.Handle, resolver, slowPath, Interface.Mac, Interface.Mtu)
                 : new LibpcapInjectTxSlots(_capture.Handle, resolver, slowPath, Interface.Mac, Interface.Mtu);

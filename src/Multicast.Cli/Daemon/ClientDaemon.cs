@@ -65,7 +65,11 @@ public static class ClientDaemon
                 dataPlaneCpus: options.Cpus);
             return 0;
         }
-        catch (Exception e) when (runtime.RecordFailure(e)) { throw; } // logs why, then lets the error pass on
+        catch (Exception e)
+        {
+            runtime.RecordFailure(e);
+            throw;
+        }
     }
 
     public const string DeliveryNft = "nft", DeliveryRaw = "raw";

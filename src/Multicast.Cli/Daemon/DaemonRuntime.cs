@@ -77,14 +77,10 @@ public sealed class DaemonRuntime : IDisposable
 
     /// <summary>
     /// Writes why the daemon could not start, or stopped, to the log file alone, where users of the original look: the
-    /// console and the journal get the one-line error from the caller. Returns false, for use as an exception filter
-    /// that lets the error pass on unchanged.
+    /// console and the journal get the one-line error from the caller, which rethrows.
     /// </summary>
-    public bool RecordFailure(Exception e)
-    {
+    public void RecordFailure(Exception e) =>
         _file.ForContext("SourceContext", _role).Error(_ready ? "stopped on error: {Message}" : "could not start: {Message}", e.Message);
-        return false;
-    }
 
     /// <summary>Opens the control socket; refuses to start when another daemon already serves this directory.</summary>
     public void StartControl(Func<string, string> handler)

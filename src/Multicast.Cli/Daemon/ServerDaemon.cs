@@ -51,7 +51,11 @@ public static class ServerDaemon
                 dataPlaneCpus: options.Cpus);
             return 0;
         }
-        catch (Exception e) when (runtime.RecordFailure(e)) { throw; } // logs why, then lets the error pass on
+        catch (Exception e)
+        {
+            runtime.RecordFailure(e);
+            throw;
+        }
     }
 
     /// <summary>

@@ -17,9 +17,10 @@ internal sealed unsafe class PacketCapture : IDisposable
     /// <summary>The receive buffer asked for by default (the kernel doubles it for its bookkeeping).</summary>
     public const int DefaultBufferBytes = 8 << 20;
 
-    /// <param name="bufferBytes">The socket's receive buffer (SO_RCVBUFFORCE, so net.core.rmem_max does not cap it).</param>
-    /// <param name="timestamps">Ask for each frame's capture time (SO_TIMESTAMPNS): <see cref="ReceiveBatch.CapturedAtNs"/>.</param>
-    public PacketCapture(string interfaceName, BpfInstruction[] filter, bool ignoreOutgoing, int batchSize = 64, int bufferBytes = DefaultBufferBytes,
+    /// <param name="bufferBytes">The socket's receive buffer (SO_RCVBUFFORCE, so net.core.rmem_max does not cap it);
+    /// null = <see cref="DefaultBufferBytes"/>.</param>
+    /// <param name="timestamps">Ask for each frame's capture time (SO_TIMESTAMPNS): <see cref="ReceiveBatch.Control"/>.</param>
+    public PacketCapture(string interfaceName, BpfInstruction[] filter, bool ignoreOutgoing, int batchSize = 64, int? bufferBytes = null,
         bool timestamps = false)
     {
         InterfaceName = interfaceName;
@@ -32,7 +33,7 @@ internal sealed unsafe class PacketCapture : IDisposable
             SocketOps.SetInt(_fd, Libc.SOL_PACKET, Libc.PACKET_AUXDATA, 1, "PACKET_AUXDATA");
             if (timestamps) SocketOps.SetInt(_fd, Libc.SOL_SOCKET, Libc.SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS");
             if (ignoreOutgoing) IgnoresOutgoing = SocketOps.TrySetInt(_fd, Libc.SOL_PACKET, Libc.PACKET_IGNORE_OUTGOING, 1);
-            SocketOps.SetBuffer(_fd, receive: true, bufferBytes);
+            SocketOps.SetBuffer(_fd, receive: true, bufferBytes ?? DefaultBufferBytes);
             BufferBytes = SocketOps.GetInt(_fd, Libc.SOL_SOCKET, Libc.SO_RCVBUF);
             SocketOps.SetReceiveTimeout(_fd, TimeSpan.FromMilliseconds(200));
             SocketOps.BindPacket(_fd, ifIndex, Libc.ETH_P_ALL, interfaceName);

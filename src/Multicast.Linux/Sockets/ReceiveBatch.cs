@@ -58,24 +58,24 @@ internal sealed unsafe class ReceiveBatch : IDisposable
 
     public bool Truncated(int i) => (_messages[i].Header.Flags & Libc.MSG_TRUNC) != 0;
 
-    /// <summary>tp_status from the PACKET_AUXDATA control message, or 0 when absent.</summary>
-    public uint AuxStatus(int i)
+    /// <summary>
+    /// What the kernel said of frame <paramref name="i"/> besides its bytes, in one walk of its control messages:
+    /// tp_status from PACKET_AUXDATA and the capture time from SCM_TIMESTAMPNS (ns since the epoch, CLOCK_REALTIME),
+    /// each 0 when absent.
+    /// </summary>
+    public (uint AuxStatus, long CapturedAtNs) Control(int i)
     {
         ref Msghdr h = ref _messages[i].Header;
+        uint status = 0;
+        long captured = 0;
         foreach (ControlMessage m in new ControlMessages(h.Control, h.ControlLength))
+        {
             if (m.Level == Libc.SOL_PACKET && m.Type == Libc.PACKET_AUXDATA && m.Length >= sizeof(TpacketAuxdata))
-                return ((TpacketAuxdata*)m.Data)->Status;
-        return 0;
-    }
-
-    /// <summary>The kernel's capture time (SCM_TIMESTAMPNS, ns since the epoch, CLOCK_REALTIME), or 0 when absent.</summary>
-    public long CapturedAtNs(int i)
-    {
-        ref Msghdr h = ref _messages[i].Header;
-        foreach (ControlMessage m in new ControlMessages(h.Control, h.ControlLength))
-            if (m.Level == Libc.SOL_SOCKET && m.Type == Libc.SO_TIMESTAMPNS && m.Length >= 16)
-                return ((long*)m.Data)[0] * 1_000_000_000L + ((long*)m.Data)[1];
-        return 0;
+                status = ((TpacketAuxdata*)m.Data)->Status;
+            else if (m.Level == Libc.SOL_SOCKET && m.Type == Libc.SO_TIMESTAMPNS && m.Length >= 16)
+                captured = ((long*)m.Data)[0] * 1_000_000_000L + ((long*)m.Data)[1];
+        }
+        return (status, captured);
     }
 
     public void Dispose() => NativeMemory.AlignedFree(_memory);

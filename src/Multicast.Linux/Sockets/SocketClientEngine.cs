@@ -22,14 +22,14 @@ public sealed class SocketClientEngine : IClientEngine
     public long CaptureDrops => _capture.Drops;
     public long CaptureBufferBytes => _capture.BufferBytes;
 
-    /// <param name="captureBytes">The capture socket's receive buffer; null = <see cref="PacketCapture.DefaultBufferBytes"/>.</param>
+    /// <param name="captureBytes">The capture socket's receive buffer; null = the capture's default (<see cref="PacketCapture.DefaultBufferBytes"/>).</param>
     public SocketClientEngine(string interfaceName, ClientForwarder forwarder, ITxSlots delivery, ILogger logger, int? captureBytes = null)
     {
         _forwarder = forwarder;
         _delivery = delivery;
         _logger = logger;
         _capture = new PacketCapture(interfaceName, Filter(forwarder.Table, forwarder.FragmentsOnly), ignoreOutgoing: true,
-            bufferBytes: captureBytes ?? PacketCapture.DefaultBufferBytes);
+            bufferBytes: captureBytes);
     }
 
     private static BpfInstruction[] Filter(ClientTable table, bool fragmentsOnly) =>

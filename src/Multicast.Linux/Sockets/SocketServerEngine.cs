@@ -24,13 +24,13 @@ public sealed class SocketServerEngine : IServerEngine
     public HopLatency HopLatency { get; }
     public RawSocketTxSlots Transmit => _tx;
 
-    /// <param name="captureBytes">The capture socket's receive buffer; null = <see cref="PacketCapture.DefaultBufferBytes"/>.</param>
+    /// <param name="captureBytes">The capture socket's receive buffer; null = the capture's default (<see cref="PacketCapture.DefaultBufferBytes"/>).</param>
     public SocketServerEngine(string interfaceName, ServerForwarder forwarder, ILogger logger, int? captureBytes = null)
     {
         _forwarder = forwarder;
         _logger = logger;
         BpfInstruction[] filter = BpfFilterBuilder.ServerCapture(forwarder.Table.GroupAddresses.ToArray(), linkHeaderLength: 0);
-        _capture = new PacketCapture(interfaceName, filter, ignoreOutgoing: false, bufferBytes: captureBytes ?? PacketCapture.DefaultBufferBytes,
+        _capture = new PacketCapture(interfaceName, filter, ignoreOutgoing: false, bufferBytes: captureBytes,
             timestamps: true);
         HopLatency = new HopLatency(_capture.Batch.Capacity);
         try { _tx = new RawSocketTxSlots(); }
@@ -57,8 +57,9 @@ public sealed class SocketServerEngine : IServerEngine
             for (int i = 0; i < n; i++)
             {
                 if (batch.Truncated(i)) { counters.Captured++; counters.DroppedMalformed++; continue; }
-                bool partial = (batch.AuxStatus(i) & Libc.TP_STATUS_CSUMNOTREADY) != 0;
-                if (batch.CapturedAtNs(i) is long captured and > 0) HopLatency.Captured(captured);
+                (uint status, long captured) = batch.Control(i);
+                bool partial = (status & Libc.TP_STATUS_CSUMNOTREADY) != 0;
+                if (captured > 0) HopLatency.Captured(captured);
                 else HopLatency.Unstamped();
                 _forwarder.Forward(batch.Packet(i), partial, _tx);
             }
