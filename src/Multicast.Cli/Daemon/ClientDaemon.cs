@@ -27,7 +27,7 @@ public static class ClientDaemon
         KernelDelivery? kernel = null;
         IClientEngine? running = null;
         using var runtime = new DaemonRuntime("multic", () => Stats(forwarder, running, kernel));
-        try
+        return runtime.LogFailures(() =>
         {
             ILogger log = runtime.Logger;
             string configPath = Path.Combine(runtime.ConfigDirectory, ClientConfig.FileName);
@@ -61,15 +61,9 @@ public static class ClientDaemon
                 list: () => List(forwarder.Counters, kernel),
                 stats: () => Stats(forwarder, engine, kernel).ToJsonString(),
                 run: engine.Run,
-                dataPlaneNice: options.StartingNice,
-                dataPlaneCpus: options.Cpus);
+                options);
             return 0;
-        }
-        catch (Exception e)
-        {
-            runtime.RecordFailure(e);
-            throw;
-        }
+        });
     }
 
     public const string DeliveryNft = "nft", DeliveryRaw = "raw";

@@ -76,11 +76,21 @@ public sealed class DaemonRuntime : IDisposable
     }
 
     /// <summary>
-    /// Writes why the daemon could not start, or stopped, to the log file alone, where users of the original look: the
-    /// console and the journal get the one-line error from the caller, which rethrows.
+    /// Runs a daemon's body. An exception that ends it is also written to the log file, where users of the original
+    /// look, then passed on: the console and the journal get it as the tools' one-line error.
     /// </summary>
-    public void RecordFailure(Exception e) =>
-        _file.ForContext("SourceContext", _role).Error(_ready ? "stopped on error: {Message}" : "could not start: {Message}", e.Message);
+    public int LogFailures(Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (Exception e)
+        {
+            _file.ForContext("SourceContext", _role).Error(_ready ? "stopped on error: {Message}" : "could not start: {Message}", e.Message);
+            throw;
+        }
+    }
 
     /// <summary>Opens the control socket; refuses to start when another daemon already serves this directory.</summary>
     public void StartControl(Func<string, string> handler)
@@ -158,12 +168,13 @@ public sealed class DaemonRuntime : IDisposable
     /// </summary>
     /// <param name="apply">Re-reads the config and applies it; returns what was loaded, for the log. Throws
     /// ConfigException or InvalidOperationException to refuse the change and keep the running config.</param>
-    /// <param name="dataPlaneNice">Nice value for the calling thread, which runs the data plane (see ThreadScheduling).</param>
-    /// <param name="dataPlaneCpus">The CPUs to pin the calling thread to (checked by <see cref="DaemonOptions.CheckHost"/>),
-    /// or null. Applied right before the data plane runs, so that no thread the daemon starts inherits the pinning.</param>
-    public void Serve(Func<string> apply, Func<string> list, Func<string> stats, Action<CancellationToken> run, int dataPlaneNice,
-        DataPlaneCpus? dataPlaneCpus = null)
+    /// <param name="options">The data-plane thread's nice value (<see cref="DaemonOptions.StartingNice"/>, see
+    /// ThreadScheduling) and CPUs (<see cref="DaemonOptions.Cpus"/>, checked by <see cref="DaemonOptions.CheckHost"/>),
+    /// applied to the calling thread right before the data plane runs, so that no thread the daemon starts inherits them.</param>
+    public void Serve(Func<string> apply, Func<string> list, Func<string> stats, Action<CancellationToken> run, DaemonOptions options)
     {
+        int dataPlaneNice = options.StartingNice;
+        DataPlaneCpus? dataPlaneCpus = options.Cpus;
         var reloadLock = new object();
         string Reload()
         {

@@ -20,7 +20,7 @@ public static class ServerDaemon
         var forwarder = new ServerForwarder();
         IServerEngine? running = null;
         using var runtime = new DaemonRuntime("multis", () => Stats(forwarder, running), stopping);
-        try
+        return runtime.LogFailures(() =>
         {
             ILogger log = runtime.Logger;
             string configPath = Path.Combine(runtime.ConfigDirectory, ServerConfig.FileName);
@@ -47,15 +47,9 @@ public static class ServerDaemon
                 list: () => List(forwarder.Counters),
                 stats: () => Stats(forwarder, engine, query: true).ToJsonString(),
                 run: engine.Run,
-                dataPlaneNice: options.StartingNice,
-                dataPlaneCpus: options.Cpus);
+                options);
             return 0;
-        }
-        catch (Exception e)
-        {
-            runtime.RecordFailure(e);
-            throw;
-        }
+        });
     }
 
     /// <summary>
