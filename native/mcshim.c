@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <endian.h>
 
 #ifndef PACKET_IGNORE_OUTGOING
@@ -561,6 +563,36 @@ int mc_tx_kick(struct mc_tx *tx)
 	else
 		tx->stats.kick_errors++;
 	return fail(err, "TX kick");
+}
+
+static uint64_t monotonic_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int mc_tx_wait(struct mc_tx *tx, uint32_t timeout_us)
+{
+	struct tpacket2_hdr *h = tx_hdr(tx, tx->head);
+	uint64_t deadline = 0;
+
+	/*
+	 * A frame is free again once the kernel has freed its skb: within the kick on virtual links, at the NIC's TX
+	 * completion on real ones. poll() is no use here: a packet socket reports POLLOUT whenever its send buffer has
+	 * room, ring or not. So yield until the frame is free: the thread has nothing else to do until it is.
+	 */
+	while (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TX_BUSY) {
+		uint64_t now = monotonic_us();
+
+		if (deadline == 0)
+			deadline = now + timeout_us;
+		else if (now >= deadline)
+			return 0;
+		sched_yield();
+	}
+	return 1;
 }
 
 uint32_t mc_tx_pending(const struct mc_tx *tx)

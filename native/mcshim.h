@@ -101,6 +101,9 @@ void mc_tx_ready(struct mc_tx *tx, uint32_t len);
 /* Transmits ready frames in the caller's context without blocking. Returns bytes sent (0 when nothing was queued)
  * or a negative errno (counted; queued frames are retried by the next kick). */
 int mc_tx_kick(struct mc_tx *tx);
+/* For a full ring, after a kick: waits up to timeout_us for the next frame to be free again (its copy sent).
+ * Returns 1 when it is, 0 on timeout. */
+int mc_tx_wait(struct mc_tx *tx, uint32_t timeout_us);
 /* Frames marked ready since the last successful kick. */
 uint32_t mc_tx_pending(const struct mc_tx *tx);
 void mc_tx_stats(const struct mc_tx *tx, struct mc_tx_stats *stats);

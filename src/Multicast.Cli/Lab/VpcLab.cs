@@ -167,6 +167,50 @@ public sealed partial class VpcLab : IDisposable
             Check(Exec(BridgeNamespace, Tool("nft"), "add", "rule", "bridge", VpcTable, VpcChain, "ip", "daddr", "224.0.0.0/4", "counter", "drop"), "nft add rule");
     }
 
+    /// <summary>The benchmarking range (RFC 2544) that <see cref="AddSinkMembers"/> hands out: never routed anywhere real.</summary>
+    public const string SinkRange = "198.18.0.0/15";
+    public const string SinkTable = "sink";
+
+    /// <summary>
+    /// Gives <paramref name="sink"/> <paramref name="count"/> member addresses from <see cref="SinkRange"/>, routed to
+    /// it from the source host. Groups of hundreds or thousands of members then need no namespace, client and receiver
+    /// each. The sink counts and drops every packet to them at netdev ingress (<see cref="SinkPackets"/>), so a run can
+    /// check that each copy arrived without paying for a receive path per copy.
+    /// </summary>
+    public IReadOnlyList<IPAddress> AddSinkMembers(LabHost sink, int count)
+    {
+        if (count < 1 || count > 65534) throw new ArgumentOutOfRangeException(nameof(count), "1 to 65,534 sink members");
+        Ip("-n", Source.Namespace, "route", "replace", SinkRange, "via", sink.Address.ToString(), "dev", Source.Interface);
+        string rules = $$"""
+            table netdev {{SinkTable}} {
+              chain ingress {
+                type filter hook ingress device "{{sink.Interface}}" priority 0; policy accept;
+                ip daddr {{SinkRange}} counter drop
+              }
+            }
+            """;
+        string file = Path.Combine(sink.WorkDir, "sink.nft");
+        File.WriteAllText(file, rules + "\n");
+        Exec(sink, Tool("nft"), "delete", "table", "netdev", SinkTable); // a second call starts the count afresh
+        Check(Exec(sink, Tool("nft"), "-f", file), "nft -f sink.nft");
+        // 198.18.0.1 upwards, skipping the .0 and .255 of each /24 so no address looks like a network or broadcast.
+        var addresses = new List<IPAddress>(count);
+        for (int i = 0; addresses.Count < count; i++)
+        {
+            int host = i % 254 + 1, net = i / 254;
+            addresses.Add(new IPAddress(new byte[] { 198, (byte)(18 + net / 256), (byte)(net % 256), (byte)host }));
+        }
+        return addresses;
+    }
+
+    /// <summary>Packets to sink members that reached <paramref name="sink"/> since <see cref="AddSinkMembers"/>.</summary>
+    public long SinkPackets(LabHost sink)
+    {
+        CommandResult r = Check(Exec(sink, Tool("nft"), "list", "chain", "netdev", SinkTable, "ingress"), "nft list chain netdev sink");
+        Match m = Regex.Match(r.Stdout, @"counter packets (\d+)");
+        return m.Success ? long.Parse(m.Groups[1].Value) : 0;
+    }
+
     /// <summary>Packets the bridge has dropped for being multicast (the rule's counter).</summary>
     public long BridgeMulticastDrops()
     {

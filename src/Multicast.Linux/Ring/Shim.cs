@@ -65,6 +65,9 @@ internal static unsafe partial class Shim
     [LibraryImport(ShimLibrary.Name, EntryPoint = "mc_tx_kick")]
     internal static partial int TxKick(nint tx);
 
+    [LibraryImport(ShimLibrary.Name, EntryPoint = "mc_tx_wait")]
+    internal static partial int TxWait(nint tx, uint timeoutMicroseconds);
+
     [LibraryImport(ShimLibrary.Name, EntryPoint = "mc_tx_pending")]
     [SuppressGCTransition]
     internal static partial uint TxPending(nint tx);

@@ -7,11 +7,15 @@ public sealed unsafe class TxRing : IDisposable
 {
     private nint _handle;
 
-    private TxRing(nint handle)
+    private TxRing(nint handle, int frameCount)
     {
         _handle = handle;
         Capacity = (int)Shim.TxCapacity(handle);
+        FrameCount = frameCount;
     }
+
+    /// <summary>Frames in the ring: how many copies can be queued or in flight at once.</summary>
+    public int FrameCount { get; }
 
     /// <summary>Bytes per frame for the link-layer frame.</summary>
     public int Capacity { get; }
@@ -28,7 +32,7 @@ public sealed unsafe class TxRing : IDisposable
         int perPage = Math.Max(1, Environment.SystemPageSize / (int)frameSize);
         frameCount = (frameCount + perPage - 1) / perPage * perPage;
         ShimException.Check(Shim.TxOpen(ifindex, frameSize, (uint)frameCount, qdiscBypass ? 1 : 0, out nint handle), "TX ring");
-        return new TxRing(handle);
+        return new TxRing(handle, frameCount);
     }
 
     /// <summary>The next free frame (the same one until <see cref="Ready"/>), or null when the ring is full.</summary>
@@ -36,6 +40,12 @@ public sealed unsafe class TxRing : IDisposable
 
     /// <summary>Queues the frame from <see cref="NextFrame"/> with <paramref name="length"/> bytes.</summary>
     public void Ready(int length) => Shim.TxReady(Handle, (uint)length);
+
+    /// <summary>
+    /// For a full ring, after a <see cref="Kick"/>: waits up to <paramref name="timeoutMicroseconds"/> for the next
+    /// frame to be free again (its copy sent), yielding the CPU meanwhile. False on timeout.
+    /// </summary>
+    public bool WaitForFreeFrame(int timeoutMicroseconds) => Shim.TxWait(Handle, (uint)timeoutMicroseconds) == 1;
 
     /// <summary>Frames queued since the last successful kick.</summary>
     public int Pending => (int)Shim.TxPending(Handle);

@@ -89,7 +89,6 @@ public sealed class RingShimTests : RingTestBase
         }
     }
 
-    /// <summary>Frames <paramref name="ip"/> for <paramref name="dstMac"/> into the next ring frame; false when the ring is full.</summary>
     /// <summary>A UDP receiver on B's side and a TX ring on A's interface, with both interfaces (for the MACs).</summary>
     private (InterfaceInfo A, InterfaceInfo B, Socket Receiver, TxRing Ring) OpenTxRingTowardsB(ushort port, int frameCount)
     {
@@ -103,6 +102,7 @@ public sealed class RingShimTests : RingTestBase
         return (a, b, receiver, ring);
     }
 
+    /// <summary>Frames <paramref name="ip"/> for <paramref name="dstMac"/> into the next ring frame; false when the ring is full.</summary>
     private static unsafe bool QueueFrame(TxRing ring, ulong dstMac, ulong srcMac, byte[] ip)
     {
         byte* frame = ring.NextFrame();
@@ -131,6 +131,27 @@ public sealed class RingShimTests : RingTestBase
         }
         Assert.That(queued, Is.EqualTo(8), "frames available before any kick");
         Assert.That(ring.ReadStatistics().RingFull, Is.EqualTo(1UL));
+    }
+
+    [Test]
+    public void TxRing_WaitForFreeFrame_TimesOutWhileFramesWaitForAKick_AndSucceedsOnceKicked()
+    {
+        const ushort port = 40003;
+        (InterfaceInfo a, InterfaceInfo b, Socket receiver, TxRing ring) = OpenTxRingTowardsB(port, frameCount: 8);
+        using Socket receiverScope = receiver;
+        using (ring)
+        {
+            byte[] ip = TestPackets.Udp(NetnsPair.AddrA, NetnsPair.AddrB, 5555, port, Encoding.ASCII.GetBytes("full"));
+            while (QueueFrame(ring, b.Mac, a.Mac, ip)) { }
+            Assert.That(ring.Pending, Is.EqualTo(ring.FrameCount));
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            Assert.That(ring.WaitForFreeFrame(20_000), Is.False, "nothing frees a frame that was never sent");
+            Assert.That(waited.Elapsed.TotalMilliseconds, Is.GreaterThanOrEqualTo(19));
+            Assert.That(ring.Kick(), Is.GreaterThan(0));
+            Assert.That(ring.WaitForFreeFrame(1_000_000), Is.True, "a veth frees its frames within the kick");
+            Assert.That(QueueFrame(ring, b.Mac, a.Mac, ip), Is.True);
+            Assert.That(ReceiveUpTo(receiver, ring.FrameCount), Has.Count.EqualTo(ring.FrameCount));
+        }
     }
 
     [TestCase(2)]
