@@ -23,6 +23,7 @@ public sealed class StatsFile
 
     private readonly string _path;
     private readonly ArrayBufferWriter<byte> _text = new(4096);
+    private Utf8JsonWriter? _writer;
     private bool _exchange = OperatingSystem.IsLinux();
     // Where the last write went: the path itself, or the file a symlink at the path points to.
     private string _target;
@@ -37,12 +38,25 @@ public sealed class StatsFile
 
     private static string TwinOf(string file) => Path.Combine(Path.GetDirectoryName(file)!, $".{Path.GetFileName(file)}.next");
 
-    public void Write(JsonObject content)
+    /// <summary>
+    /// Writes the document that <paramref name="render"/> writes. The text buffer and the JSON writer are kept from one
+    /// write to the next, so a write allocates nothing of its own however many groups and members the document lists
+    /// (a DOM of 4,096 members was ~2 MB a second, and gen2 collections that stop the data plane).
+    /// </summary>
+    public void Write(Action<Utf8JsonWriter> render)
     {
+        _text.ResetWrittenCount();
+        if (_writer is null) _writer = new Utf8JsonWriter(_text, Indented);
+        else _writer.Reset(_text);
+        render(_writer);
+        _writer.Flush();
+        _text.Write("\n"u8);
         FollowSymlink();
-        if (_exchange && TryWriteAndExchange(content)) return;
-        ConfigFile.SaveAtomically(_target, content, durable: false);
+        if (_exchange && TryExchange()) return;
+        ConfigFile.SaveAtomically(_target, _text.WrittenSpan, durable: false);
     }
+
+    public void Write(JsonObject content) => Write(w => content.WriteTo(w));
 
     /// <summary>Removes the twin; the stats file itself stays for whoever reads the last figures.</summary>
     public void RemoveTwin()
@@ -70,12 +84,8 @@ public sealed class StatsFile
         _twin = TwinOf(target);
     }
 
-    private bool TryWriteAndExchange(JsonObject content)
+    private bool TryExchange()
     {
-        _text.ResetWrittenCount();
-        using (var writer = new Utf8JsonWriter(_text, Indented)) content.WriteTo(writer);
-        _text.Write("\n"u8);
-
         Directory.CreateDirectory(Path.GetDirectoryName(_target)!);
         using (SafeFileHandle twin = File.OpenHandle(_twin, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite))
         {

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using Multicast.Cli.Daemon;
 using Multicast.Cli.Lab;
 using Multicast.Cli.Tools;
+using Multicast.Core.Config;
 using Multicast.Linux;
 
 namespace Multicast.Cli.Bench;
@@ -22,7 +23,7 @@ public static class BenchCommand
         "multicast bench [--members 4,32] [--engines ring,ring-raw,socket,pcap] [--systems native,kernel,ENGINES]\n" +
         "                [--rate R=20000] [--sweep R,R,...] [--rounds N=1] [--duration S=5] [--size 100] [--trial S=1] [--search-budget S=15] [--max-rate R=2000000]\n" +
         "                [--max-queue-ms MS] [--idle adaptive|spin|yield|park[:MICROS]] [--nice N|BASE:BOOST] [--rx-buffer SIZE]\n" +
-        "                [--cpu LIST] [--sender-cpu LIST]\n" +
+        "                [--cpu LIST] [--sender-cpu LIST] [--curve N,N,...|none]\n" +
         "                [--out DIR=bench-results] [--keep-logs] [--quick] [--verbose]\n" +
         "  --rate: fixed rate (datagrams/s) of the latency and CPU measurement, which lasts --duration seconds; it\n" +
         "  holds for the first --members value, the others get the same member copies per second. --sweep adds\n" +
@@ -36,6 +37,9 @@ public static class BenchCommand
         "  An engine's clients restore whole datagrams in the kernel (multic's default, --delivery nft); ENGINE-raw\n" +
         "  restores them in user space. --idle, --nice, --rx-buffer and --cpu are handed to every daemon (see\n" +
         "  multis_admin -R); --sender-cpu pins the sending application's thread (tool send --cpu).\n" +
+        "  --curve measures each engine's server alone at these group sizes (default 4,32,256,1024 in a full run, none\n" +
+        "  with --systems): members are addresses on one sink host, every copy is counted there, and every size gets\n" +
+        "  the latency runs' member copies per second; it reports CPU s per million copies against the first size.\n" +
         "  --keep-logs keeps each latency run's per-datagram logs in DIR/logs/MEMBERS-SYSTEM: lateness.bin (ns the sender\n" +
         "  was behind its schedule), HOST-latency.bin and HOST-arrival.bin (ns from the send stamp to the receiver and to\n" +
         "  the member's interface); 64-bit little-endian, one per sequence number, 0 = not received.\n" +
@@ -59,7 +63,7 @@ public static class BenchCommand
         {
             BenchReport report = Execute(o, Console.Out.WriteLine);
             report.Write(o.OutDir, Console.Out.WriteLine);
-            return report.Rows.All(r => r.Error is null) ? 0 : 1;
+            return report.Rows.All(r => r.Error is null) && report.Curve.All(p => p.Error is null) ? 0 : 1;
         }
         catch (Exception) when (VpcLab.Interrupted)
         {
@@ -139,6 +143,7 @@ public static class BenchCommand
                 }
             }
         }
+        report.Curve.AddRange(new FanoutCurve(o, say).Measure());
         report.ElapsedSeconds = total.Elapsed.TotalSeconds;
         return report;
     }
@@ -172,6 +177,14 @@ public sealed record BenchOptions
     /// <summary>The daemons' data-plane CPUs (their --cpu), and the sender's (tool send --cpu), as given; null = not pinned.</summary>
     public string? Cpus { get; init; }
     public string? SenderCpus { get; init; }
+    /// <summary>
+    /// Group sizes of the cost-per-copy curve (<see cref="FanoutCurve"/>); null = the default: 4, 32, 256 and 1024 in a
+    /// full run, none when --systems picks the systems.
+    /// </summary>
+    public int[]? CurveOverride { get; init; }
+    public int[] CurveMembers => CurveOverride ?? (SystemsOverride is null ? [4, 32, 256, 1024] : []);
+    /// <summary>The curve's member copies per second at every group size: the latency runs' (--rate × the first --members).</summary>
+    public double CurveCopyRate => LatencyRate * Members[0];
     public string OutDir { get; init; } = "bench-results";
     public bool Quick { get; init; }
     /// <summary>Keep the latency runs' per-datagram logs in OutDir/logs (for analysis beyond the report).</summary>
@@ -212,7 +225,7 @@ public sealed record BenchOptions
             ? new BenchOptions
             {
                 Quick = true, Members = [2], LatencyRate = 5_000, Duration = 1, TrialSeconds = 0.4, SearchBudget = 3,
-                StartRate = 20_000, MaxRate = 200_000,
+                StartRate = 20_000, MaxRate = 200_000, CurveOverride = [2, 64],
             }
             : new BenchOptions();
         string? engines = a.String("engines"), engine = a.String("engine");
@@ -239,6 +252,7 @@ public sealed record BenchOptions
             Cpus = Checked(a.String("cpu"), v => DaemonOptions.ParseCpus(v, "--cpu")),
             SenderCpus = Checked(a.String("sender-cpu"), v => DaemonOptions.ParseCpus(v, "--sender-cpu")),
             RxBuffer = Checked(a.String("rx-buffer"), v => DaemonOptions.ParseSize("--rx-buffer", v, DaemonOptions.MinCaptureBytes, DaemonOptions.MaxCaptureBytes)),
+            CurveOverride = a.String("curve") == "none" ? [] : a.Longs("curve", 1, ServerConfig.DefaultMaxMembers)?.Select(m => (int)m).ToArray() ?? d.CurveOverride,
             OutDir = a.String("out") ?? d.OutDir,
             KeepLogs = a.Has("keep-logs"),
             Verbose = a.Has("verbose"),

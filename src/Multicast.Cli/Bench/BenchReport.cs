@@ -12,7 +12,13 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
     public BenchOptions Options { get; } = options;
     public JsonObject Machine { get; } = machine;
     public List<BenchRow> Rows { get; } = new();
+    /// <summary>The cost-per-copy curve: each engine's server at each --curve group size.</summary>
+    public List<CurvePoint> Curve { get; } = new();
     public double ElapsedSeconds { get; set; }
+
+    /// <summary>A curve point's CPU per copy against its engine's first (smallest) group size.</summary>
+    private double? CurveRatio(CurvePoint p) =>
+        Ratio(p.CpuSecondsPerMillionCopies ?? double.NaN, Curve.FirstOrDefault(f => f.Engine == p.Engine && f.Error is null)?.CpuSecondsPerMillionCopies);
 
     private BenchRow? Baseline(BenchRow r, string system) =>
         Rows.FirstOrDefault(b => b.Members == r.Members && b.System == system && b.Error is null);
@@ -52,6 +58,12 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
             },
             ["elapsed_s"] = Math.Round(ElapsedSeconds, 1),
             ["rows"] = rows,
+            ["fanout_curve"] = new JsonArray(Curve.Select(p =>
+            {
+                JsonObject j = p.ToJson();
+                j["cpu_vs_first"] = CurveRatio(p);
+                return (JsonNode)j;
+            }).ToArray()),
         };
     }
 
@@ -222,7 +234,27 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
             foreach (BenchRow r in Rows.Where(r => r.Error is null && r.TailCauses is not null))
                 sb.AppendLine(CultureInfo.InvariantCulture, $"{r.Members,7} {r.System,-8} {r.TailCauses}");
         }
+        if (Curve.Count > 0) CurveTable(sb);
         return sb.ToString();
+    }
+
+    private void CurveTable(StringBuilder sb)
+    {
+        sb.AppendLine(CultureInfo.InvariantCulture,
+            $"cost per member copy by group size (--curve; the server alone, its members sink addresses on one host, {Options.CurveCopyRate:0} member copies/s at every size; × first = CPU per copy against the engine's smallest group):");
+        sb.AppendLine(CultureInfo.InvariantCulture,
+            $"  {"engine",-8} {"members",7} {"dg/s",9} {"copies arrived",23} {"CPU s/Mcopy",11} {"× first",7} {"GC 0/1/2",9} {"alloc B",9}");
+        foreach (CurvePoint p in Curve)
+        {
+            if (p.Error is not null) { sb.AppendLine(CultureInfo.InvariantCulture, $"  {p.Engine,-8} {p.Members,7} FAILED: {p.Error}"); continue; }
+            string arrived = $"{p.CopiesArrived}/{p.CopiesExpected}";
+            string cpu = p.CpuSecondsPerMillionCopies is double c ? c.ToString("0.000", CultureInfo.InvariantCulture) : "-";
+            string ratio = CurveRatio(p) is double r ? r.ToString("0.00", CultureInfo.InvariantCulture) : "-";
+            string gc = p.GcGen0 is null ? "-" : $"{p.GcGen0}/{p.GcGen1}/{p.GcGen2}";
+            string alloc = p.AllocatedBytes?.ToString(CultureInfo.InvariantCulture) ?? "-";
+            string drops = p.TxFullDrops + p.CaptureDrops > 0 ? $"  dropped: {p.TxFullDrops} TX full, {p.CaptureDrops} at capture" : "";
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  {p.Engine,-8} {p.Members,7} {p.Rate,9:0.#} {arrived,23} {cpu,11} {ratio,7} {gc,9} {alloc,9}{drops}");
+        }
     }
 
     /// <summary>"20000/s (4 members), 2500/s (32 members)": the fixed rate of the latency runs per member count.</summary>

@@ -416,7 +416,8 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
         row.AllocatedBytes = Delta("allocated_bytes");
     }
 
-    private static JsonObject? ReadProcessStats(LabDaemon d)
+    /// <summary>The "process" object of a daemon's stats file (CPU, GC, allocated bytes), or null.</summary>
+    internal static JsonObject? ReadProcessStats(LabDaemon d)
     {
         for (int i = 0; i < 5; i++)
         {

@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Multicast.Core.Config;
 using Multicast.Core.DataPlane;
@@ -26,7 +26,7 @@ public static class ClientDaemon
         ClientForwarder forwarder = null!;
         KernelDelivery? kernel = null;
         IClientEngine? running = null;
-        using var runtime = new DaemonRuntime("multic", () => Stats(forwarder, running, kernel));
+        using var runtime = new DaemonRuntime("multic", w => WriteStats(w, forwarder, running, kernel));
         return runtime.LogFailures(() =>
         {
             ILogger log = runtime.Logger;
@@ -59,7 +59,7 @@ public static class ClientDaemon
                     return $"{configPath}: {next.Routes.Count} servers";
                 },
                 list: () => List(forwarder.Counters, kernel),
-                stats: () => Stats(forwarder, engine, kernel).ToJsonString(),
+                stats: () => DaemonRuntime.JsonObjectText(w => WriteStats(w, forwarder, engine, kernel)),
                 run: engine.Run,
                 options);
             return 0;
@@ -109,31 +109,33 @@ public static class ClientDaemon
                $"forward_pkt:\t{delivered + inKernel}\n";
     }
 
-    public static JsonObject Stats(ClientForwarder forwarder, IClientEngine? engine, KernelDelivery? kernel)
+    /// <summary>The client's stats: counters, then every route (server, group). Written as <see cref="ServerDaemon.WriteStats"/> is.</summary>
+    public static void WriteStats(Utf8JsonWriter w, ClientForwarder forwarder, IClientEngine? engine, KernelDelivery? kernel)
     {
-        var counters = new JsonObject();
-        foreach ((string name, long value) in forwarder.Counters.Snapshot()) counters[name] = value;
-        counters["capture_drops"] = engine?.CaptureDrops ?? 0;
-        counters["priority_boosts"] = engine?.PriorityBoosts ?? 0;
         IReadOnlyDictionary<string, (long Packets, long Bytes)> inKernel = KernelCounters(kernel);
-        counters["kernel_delivered"] = inKernel.Values.Sum(v => v.Packets);
-        counters["kernel_delivered_bytes"] = inKernel.Values.Sum(v => v.Bytes);
-        var routes = new JsonArray();
+        w.WriteString("delivery"u8, kernel is null ? DeliveryRaw : DeliveryNft);
+        w.WriteNumber("capture_buffer_bytes"u8, engine?.CaptureBufferBytes ?? 0);
+        w.WriteStartObject("counters"u8);
+        foreach ((string name, long value) in forwarder.Counters.Snapshot()) w.WriteNumber(name, value);
+        w.WriteNumber("capture_drops"u8, engine?.CaptureDrops ?? 0);
+        w.WriteNumber("priority_boosts"u8, engine?.PriorityBoosts ?? 0);
+        w.WriteNumber("kernel_delivered"u8, inKernel.Values.Sum(v => v.Packets));
+        w.WriteNumber("kernel_delivered_bytes"u8, inKernel.Values.Sum(v => v.Bytes));
+        w.WriteEndObject();
+        Span<char> ip = stackalloc char[IpAddressV4.MaxFormattedLength];
+        w.WriteStartArray("routes"u8);
         foreach (ClientRoute r in forwarder.Table.Routes)
-            routes.Add(new JsonObject
-            {
-                ["server_ip"] = IpAddressV4.Format(r.ServerIp),
-                ["server_port"] = r.ServerPort,
-                ["group_ip"] = IpAddressV4.Format(r.GroupIp),
-                ["group_port"] = r.GroupPort,
-                ["packets"] = Volatile.Read(ref r.Packets) + K(r).Packets,
-                ["bytes"] = Volatile.Read(ref r.Bytes) + K(r).Bytes,
-            });
-        return new JsonObject
         {
-            ["delivery"] = kernel is null ? DeliveryRaw : DeliveryNft, ["capture_buffer_bytes"] = engine?.CaptureBufferBytes ?? 0,
-            ["counters"] = counters, ["routes"] = routes,
-        };
+            w.WriteStartObject();
+            w.WriteString("server_ip"u8, ip[..IpAddressV4.Format(r.ServerIp, ip)]);
+            w.WriteNumber("server_port"u8, r.ServerPort);
+            w.WriteString("group_ip"u8, ip[..IpAddressV4.Format(r.GroupIp, ip)]);
+            w.WriteNumber("group_port"u8, r.GroupPort);
+            w.WriteNumber("packets"u8, Volatile.Read(ref r.Packets) + K(r).Packets);
+            w.WriteNumber("bytes"u8, Volatile.Read(ref r.Bytes) + K(r).Bytes);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
 
         (long Packets, long Bytes) K(ClientRoute r) =>
             inKernel.TryGetValue(KernelDelivery.RouteKey(r.ServerIp, r.ServerPort), out var v) ? v : default;

@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
-using System.Text.Json.Nodes;
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
 using Multicast.Cli.Control;
@@ -23,7 +25,7 @@ public sealed class DaemonRuntime : IDisposable
     private readonly List<PosixSignalRegistration> _signals = new();
     private readonly string _pidFile;
     private readonly StatsFile _statsFile;
-    private readonly Func<JsonObject> _stats;
+    private readonly Action<Utf8JsonWriter> _writeStats;
     private Timer? _statsTimer;
     private readonly object _statsLock = new();
     private readonly string _role;
@@ -38,14 +40,21 @@ public sealed class DaemonRuntime : IDisposable
     public CancellationToken Stopping => _stop.Token;
     public string ConfigDirectory { get; }
 
+    /// <param name="writeStats">Writes the daemon's own properties of its stats document; the process section follows.</param>
     /// <param name="stopping">Stops the daemon from outside (the Windows service host), besides the signals.</param>
-    public DaemonRuntime(string role, Func<JsonObject> stats, CancellationToken stopping = default)
+    public DaemonRuntime(string role, Action<Utf8JsonWriter> writeStats, CancellationToken stopping = default)
     {
         _stop = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         ConfigDirectory = ConfigFile.Directory;
         _pidFile = Path.Combine(ConfigDirectory, $"{role}.pid");
         _statsFile = new StatsFile(Path.Combine(ConfigDirectory, role == "multis" ? "server_stats.json" : "client_stats.json"));
-        _stats = stats;
+        _writeStats = w =>
+        {
+            w.WriteStartObject();
+            writeStats(w);
+            WriteProcessStats(w);
+            w.WriteEndObject();
+        };
         _role = role;
         Directory.CreateDirectory(ConfigDirectory);
         LoggerFactory = CreateLogging(Path.Combine(ConfigDirectory, role == "multis" ? "server_log.txt" : "client_log.txt"));
@@ -136,9 +145,7 @@ public sealed class DaemonRuntime : IDisposable
         {
             try
             {
-                JsonObject stats = _stats();
-                stats["process"] = ProcessStats();
-                _statsFile.Write(stats);
+                _statsFile.Write(_writeStats);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -151,16 +158,30 @@ public sealed class DaemonRuntime : IDisposable
     /// What the proxy costs the host: CPU time and garbage collections. A hot path that allocates shows up here as
     /// rising gen0 counts under traffic (the stats writer itself allocates a little once a second).
     /// </summary>
-    private static JsonObject ProcessStats() =>
-        new()
+    private static void WriteProcessStats(Utf8JsonWriter w)
+    {
+        w.WriteStartObject("process"u8);
+        // getrusage: one system call, where Process.TotalProcessorTime opens and parses /proc/self/stat.
+        w.WriteNumber("cpu_seconds"u8, Math.Round(Environment.CpuUsage.TotalTime.TotalSeconds, 3));
+        w.WriteNumber("gc_gen0"u8, GC.CollectionCount(0));
+        w.WriteNumber("gc_gen1"u8, GC.CollectionCount(1));
+        w.WriteNumber("gc_gen2"u8, GC.CollectionCount(2));
+        w.WriteNumber("allocated_bytes"u8, GC.GetTotalAllocatedBytes());
+        w.WriteEndObject();
+    }
+
+    /// <summary>The properties <paramref name="writeProperties"/> writes, as one compact JSON object (a control-socket reply).</summary>
+    public static string JsonObjectText(Action<Utf8JsonWriter> writeProperties)
+    {
+        var text = new ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(text))
         {
-            // getrusage: one system call, where Process.TotalProcessorTime opens and parses /proc/self/stat.
-            ["cpu_seconds"] = Math.Round(Environment.CpuUsage.TotalTime.TotalSeconds, 3),
-            ["gc_gen0"] = GC.CollectionCount(0),
-            ["gc_gen1"] = GC.CollectionCount(1),
-            ["gc_gen2"] = GC.CollectionCount(2),
-            ["allocated_bytes"] = GC.GetTotalAllocatedBytes(),
-        };
+            w.WriteStartObject();
+            writeProperties(w);
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(text.WrittenSpan);
+    }
 
     /// <summary>
     /// Wires reload (SIGHUP and the control socket's `reload`, serialised), the control commands, readiness and the

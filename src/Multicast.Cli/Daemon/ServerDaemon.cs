@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Multicast.Core.Config;
 using Multicast.Core.DataPlane;
@@ -19,7 +19,7 @@ public static class ServerDaemon
         options.CheckHost();
         var forwarder = new ServerForwarder();
         IServerEngine? running = null;
-        using var runtime = new DaemonRuntime("multis", () => Stats(forwarder, running), stopping);
+        using var runtime = new DaemonRuntime("multis", w => WriteStats(w, forwarder, running), stopping);
         return runtime.LogFailures(() =>
         {
             ILogger log = runtime.Logger;
@@ -45,7 +45,7 @@ public static class ServerDaemon
                     return $"{configPath}: {next.Groups.Count} groups";
                 },
                 list: () => List(forwarder.Counters),
-                stats: () => Stats(forwarder, engine, query: true).ToJsonString(),
+                stats: () => DaemonRuntime.JsonObjectText(w => WriteStats(w, forwarder, engine, query: true)),
                 run: engine.Run,
                 options);
             return 0;
@@ -77,42 +77,46 @@ public static class ServerDaemon
         $"forward_pkt:\t{Volatile.Read(ref c.Forwarded)}\n" +
         $"fwd_point_pkt:\t{Volatile.Read(ref c.CopiesSent)}\n";
 
+    /// <summary>
+    /// The server's stats: counters, then every group and member. Written straight into the stats file's buffer: with
+    /// thousands of members, anything allocated per member every second would feed the collector that pauses the data plane.
+    /// </summary>
     /// <param name="query">A control-socket query (multis_admin -P, the benchmark): its hop latency also covers the time
     /// since the previous query.</param>
-    public static JsonObject Stats(ServerForwarder forwarder, IServerEngine? engine, bool query = false)
+    public static void WriteStats(Utf8JsonWriter w, ServerForwarder forwarder, IServerEngine? engine, bool query = false)
     {
-        var counters = new JsonObject();
-        foreach ((string name, long value) in forwarder.Counters.Snapshot()) counters[name] = value;
-        counters["capture_drops"] = engine?.CaptureDrops ?? 0;
-        counters["priority_boosts"] = engine?.PriorityBoosts ?? 0;
-        var groups = new JsonArray();
+        w.WriteNumber("capture_buffer_bytes"u8, engine?.CaptureBufferBytes ?? 0);
+        w.WritePropertyName("hop_latency_us"u8);
+        if (engine?.HopLatency is HopLatency hop) (query ? hop.Query() : hop.Snapshot()).WriteTo(w);
+        else w.WriteNullValue();
+        w.WriteStartObject("counters"u8);
+        foreach ((string name, long value) in forwarder.Counters.Snapshot()) w.WriteNumber(name, value);
+        w.WriteNumber("capture_drops"u8, engine?.CaptureDrops ?? 0);
+        w.WriteNumber("priority_boosts"u8, engine?.PriorityBoosts ?? 0);
+        w.WriteEndObject();
+        Span<char> ip = stackalloc char[IpAddressV4.MaxFormattedLength];
+        w.WriteStartArray("groups"u8);
         foreach (FanoutGroup g in forwarder.Table.Groups)
         {
-            var members = new JsonArray();
+            w.WriteStartObject();
+            w.WriteString("group_ip"u8, ip[..IpAddressV4.Format(g.GroupIp, ip)]);
+            w.WriteNumber("packets"u8, Volatile.Read(ref g.Counters.Packets));
+            w.WriteNumber("bytes"u8, Volatile.Read(ref g.Counters.Bytes));
+            w.WriteNumber("copies_sent"u8, Volatile.Read(ref g.Counters.CopiesSent));
+            w.WriteNumber("copy_bytes"u8, Volatile.Read(ref g.Counters.CopyBytes));
+            w.WriteNumber("copies_dropped"u8, Volatile.Read(ref g.Counters.CopiesDropped));
+            w.WriteStartArray("members"u8);
             for (int i = 0; i < g.Members.Length; i++)
-                members.Add(new JsonObject
-                {
-                    ["member_ip"] = IpAddressV4.Format(g.Members[i]),
-                    ["copies_sent"] = Volatile.Read(ref g.MemberCopies[i]),
-                    ["copies_dropped"] = Volatile.Read(ref g.MemberDrops[i]),
-                });
-            groups.Add(new JsonObject
             {
-                ["group_ip"] = IpAddressV4.Format(g.GroupIp),
-                ["packets"] = Volatile.Read(ref g.Counters.Packets),
-                ["bytes"] = Volatile.Read(ref g.Counters.Bytes),
-                ["copies_sent"] = Volatile.Read(ref g.Counters.CopiesSent),
-                ["copy_bytes"] = Volatile.Read(ref g.Counters.CopyBytes),
-                ["copies_dropped"] = Volatile.Read(ref g.Counters.CopiesDropped),
-                ["members"] = members,
-            });
+                w.WriteStartObject();
+                w.WriteString("member_ip"u8, ip[..IpAddressV4.Format(g.Members[i], ip)]);
+                w.WriteNumber("copies_sent"u8, Volatile.Read(ref g.MemberCopies[i]));
+                w.WriteNumber("copies_dropped"u8, Volatile.Read(ref g.MemberDrops[i]));
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
         }
-        return new JsonObject
-        {
-            ["capture_buffer_bytes"] = engine?.CaptureBufferBytes ?? 0,
-            ["hop_latency_us"] = query ? engine?.HopLatency?.Query() : engine?.HopLatency?.Snapshot(),
-            ["counters"] = counters,
-            ["groups"] = groups,
-        };
+        w.WriteEndArray();
     }
 }

@@ -103,16 +103,19 @@ public static class ConfigFile
     /// bring back the previous one. For the once-a-second stats file, where two fsyncs per daemon per second were
     /// disk work on the host the receivers run on, for nothing the next second would not rewrite.
     /// </param>
-    public static void SaveAtomically(string path, JsonNode content, bool durable = true)
+    public static void SaveAtomically(string path, JsonNode content, bool durable = true) =>
+        SaveAtomically(path, Encoding.UTF8.GetBytes(content.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n"), durable);
+
+    /// <summary>Replaces <paramref name="path"/> with <paramref name="utf8"/>: a temporary file renamed over it.</summary>
+    public static void SaveAtomically(string path, ReadOnlySpan<byte> utf8, bool durable = true)
     {
         string full = Path.GetFullPath(path);
         string dir = Path.GetDirectoryName(full)!;
         System.IO.Directory.CreateDirectory(dir);
         string temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
-        byte[] bytes = Encoding.UTF8.GetBytes(content.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         using (var fs = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
         {
-            fs.Write(bytes);
+            fs.Write(utf8);
             fs.Flush(flushToDisk: durable);
         }
         File.Move(temp, full, overwrite: true);

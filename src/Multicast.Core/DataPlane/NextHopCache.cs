@@ -38,6 +38,9 @@ public sealed class NextHopCache : INextHopResolver
     private readonly ILogger _logger;
     private readonly uint[] _misses = new uint[MissSlots];
     private readonly HashSet<uint> _watched = new();
+    private readonly HashSet<uint> _wanted = new();
+    private readonly Dictionary<uint, NextHopEntry> _next = new();
+    private readonly HashSet<(int, uint)> _toResolve = new();
     private readonly object _refreshLock = new();
     private readonly ManualResetEventSlim _wake = new(false);
     private readonly Thread? _thread;
@@ -110,8 +113,11 @@ public sealed class NextHopCache : INextHopResolver
         lock (_refreshLock)
         {
             FrozenDictionary<uint, NextHopEntry> before = Volatile.Read(ref _entries);
-            HashSet<uint> wanted;
-            lock (_watched) wanted = new HashSet<uint>(_watched);
+            // The pass's sets are kept from one pass to the next: with thousands of members, new ones every second
+            // were large-object garbage, and the collections it caused stop the data plane.
+            HashSet<uint> wanted = _wanted;
+            wanted.Clear();
+            lock (_watched) wanted.UnionWith(_watched);
             for (int i = 0; i < MissSlots; i++)
             {
                 uint d = Interlocked.Exchange(ref _misses[i], 0);
@@ -120,25 +126,38 @@ public sealed class NextHopCache : INextHopResolver
             if (before.Count - wanted.Count <= MaxUnwatched)
                 foreach (uint d in before.Keys) wanted.Add(d);
             _source.BeginPass();
-            var next = new Dictionary<uint, NextHopEntry>(wanted.Count);
-            var toResolve = new HashSet<(int, uint)>();
+            Dictionary<uint, NextHopEntry> next = _next;
+            next.Clear();
+            _toResolve.Clear();
             foreach (uint d in wanted)
             {
                 NextHopEntry e = Lookup(d);
                 next[d] = e;
-                if (e.Kind == NextHopKind.Resolving) toResolve.Add((_interfaceIndex, e.NextHop));
+                if (e.Kind == NextHopKind.Resolving) _toResolve.Add((_interfaceIndex, e.NextHop));
             }
-            FrozenDictionary<uint, NextHopEntry> published = next.ToFrozenDictionary();
-            LogChanges(before, published);
-            Volatile.Write(ref _entries, published);
+            // Most passes find what the last one found: then the data plane keeps the snapshot it has.
+            if (!SameEntries(before, next))
+            {
+                FrozenDictionary<uint, NextHopEntry> published = next.ToFrozenDictionary();
+                LogChanges(before, published);
+                Volatile.Write(ref _entries, published);
+            }
             Refreshes++;
-            foreach ((int index, uint hop) in toResolve)
+            foreach ((int index, uint hop) in _toResolve)
             {
                 ResolveRequests++;
                 try { _source.Resolve(index, hop); }
                 catch (Exception ex) { _logger.LogDebug("resolving {Hop} failed: {Message}", IpAddressV4.Format(hop), ex.Message); }
             }
         }
+    }
+
+    private static bool SameEntries(FrozenDictionary<uint, NextHopEntry> published, Dictionary<uint, NextHopEntry> found)
+    {
+        if (published.Count != found.Count) return false;
+        foreach (KeyValuePair<uint, NextHopEntry> e in found)
+            if (!published.TryGetValue(e.Key, out NextHopEntry old) || old != e.Value) return false;
+        return true;
     }
 
     private NextHopEntry Lookup(uint destination)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
@@ -37,8 +38,28 @@ public static class IpAddressV4
     public static uint Parse(string text) =>
         TryParse(text, out uint a) ? a : throw new FormatException($"'{text}' is not a dotted-quad IPv4 address");
 
-    public static string Format(uint address) =>
-        $"{address >> 24}.{(address >> 16) & 0xFF}.{(address >> 8) & 0xFF}.{address & 0xFF}";
+    /// <summary>The longest dotted quad: "255.255.255.255".</summary>
+    public const int MaxFormattedLength = 15;
+
+    public static string Format(uint address)
+    {
+        Span<char> text = stackalloc char[MaxFormattedLength];
+        return new string(text[..Format(address, text)]);
+    }
+
+    /// <summary>Writes the dotted quad into <paramref name="destination"/> (at least <see cref="MaxFormattedLength"/> chars)
+    /// without allocating; returns its length.</summary>
+    public static int Format(uint address, Span<char> destination)
+    {
+        int n = 0;
+        for (int shift = 24; shift >= 0; shift -= 8)
+        {
+            if (shift != 24) destination[n++] = '.';
+            ((address >> shift) & 0xFF).TryFormat(destination[n..], out int written, default, CultureInfo.InvariantCulture);
+            n += written;
+        }
+        return n;
+    }
 
     public static bool IsMulticast(uint address) => (address >> 28) == 0xE;
     public static bool IsLimitedBroadcast(uint address) => address == 0xFFFFFFFF;

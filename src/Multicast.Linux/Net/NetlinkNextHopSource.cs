@@ -21,7 +21,7 @@ public sealed unsafe class NetlinkNextHopSource : INextHopSource, IDisposable
     private readonly ILogger _logger;
     private int _netlink;
     private readonly ShimNeighbour[] _buffer = GC.AllocateArray<ShimNeighbour>(MaxNeighbours, pinned: true);
-    private Dictionary<uint, ulong> _neighbours = new();
+    private readonly Dictionary<uint, ulong> _neighbours = new();
 
     /// <param name="ifindex">The interface whose neighbours are read (routes by others are answered all the same).</param>
     public NetlinkNextHopSource(int ifindex, ILogger logger)
@@ -48,15 +48,16 @@ public sealed unsafe class NetlinkNextHopSource : INextHopSource, IDisposable
     /// <summary>Nothing to do: the slow-path copy makes the kernel resolve it (see the class summary).</summary>
     public void Resolve(int interfaceIndex, uint nextHop) { }
 
+    /// <summary>Reads the neighbour table into the same dictionary every pass (only the refresh pass reads it).</summary>
     public void BeginPass()
     {
-        var result = new Dictionary<uint, ulong>();
+        Dictionary<uint, ulong> result = _neighbours;
+        result.Clear();
         int n;
         fixed (ShimNeighbour* p = _buffer) n = Shim.NeighbourList(_netlink, _ifindex, p, MaxNeighbours);
         if (n < 0)
         {
             _logger.LogWarning("{Error}", ShimException.FromResult(n, "neighbour table").Message);
-            _neighbours = result;
             return;
         }
         for (int i = 0; i < n; i++)
@@ -67,7 +68,6 @@ public sealed unsafe class NetlinkNextHopSource : INextHopSource, IDisposable
             for (int b = 0; b < 6; b++) mac = mac << 8 | e.Mac[b];
             result[Shim.ToNetwork(e.Ip)] = mac;
         }
-        _neighbours = result;
     }
 
     public void Dispose()
