@@ -273,14 +273,25 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
         "rounds_p99_median_us", "rounds_p99_vs_native_median", "rounds_p99_vs_native_min", "rounds_p99_vs_native_max", "rounds_p99_vs_kernel_median",
     ];
 
-    public string Csv()
+    /// <summary>curve.csv's columns: keys of a fanout_curve point in bench.json, in this order.</summary>
+    private static readonly string[] CurveCsvColumns =
+    [
+        "engine", "members", "error", "rate", "datagrams_sent", "copies_expected", "copies_arrived", "copies_dropped_tx_full", "capture_drops",
+        "server_cpu_seconds", "cpu_s_per_million_copies", "cpu_vs_first", "gc_gen0", "gc_gen1", "gc_gen2", "allocated_bytes",
+    ];
+
+    public string Csv() => Csv("rows", CsvColumns);
+
+    public string CurveCsv() => Csv("fanout_curve", CurveCsvColumns);
+
+    private string Csv(string array, string[] columns)
     {
         var sb = new StringBuilder();
-        sb.AppendLine(string.Join(',', CsvColumns));
-        foreach (JsonNode? n in (JsonArray)ToJson()["rows"]!)
+        sb.AppendLine(string.Join(',', columns));
+        foreach (JsonNode? n in (JsonArray)ToJson()[array]!)
         {
             JsonObject j = n!.AsObject();
-            sb.AppendLine(string.Join(',', CsvColumns.Select(key => Csv(j[key]))));
+            sb.AppendLine(string.Join(',', columns.Select(key => Csv(j[key]))));
         }
         return sb.ToString();
     }
@@ -299,6 +310,7 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
         say(Table());
         File.WriteAllText(Path.Combine(dir, "bench.json"), ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         File.WriteAllText(Path.Combine(dir, "bench.csv"), Csv());
+        if (Curve.Count > 0) File.WriteAllText(Path.Combine(dir, "curve.csv"), CurveCsv());
         File.WriteAllText(Path.Combine(dir, "bench.txt"), Table());
         try
         {
@@ -308,7 +320,7 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
         {
             say($"warning: no PNG ({e.Message})");
         }
-        say($"wrote {Path.Combine(dir, "bench.json")}, bench.csv, bench.txt, bench.png ({ElapsedSeconds:0} s)");
+        say($"wrote {Path.Combine(dir, "bench.json")}, bench.csv, {(Curve.Count > 0 ? "curve.csv, " : "")}bench.txt, bench.png ({ElapsedSeconds:0} s)");
     }
 
     /// <summary>

@@ -13,7 +13,7 @@ namespace Multicast.Cli.Bench;
 /// where every copy is counted. Every point sends the same member copies per second as the latency runs (fewer
 /// datagrams to a larger group), so the points differ only in how many copies one datagram makes.
 /// </summary>
-internal sealed class FanoutCurve(BenchOptions o, Action<string> say)
+public sealed class FanoutCurve(BenchOptions o, Action<string> say)
 {
     private const double WarmUpSeconds = 0.5;
     private ulong _nextSeq;

@@ -77,6 +77,21 @@ public class BenchOptionsTests
     }
 
     [Test]
+    public void TheCurve_RunsInAFullRun_AndWhereAskedFor()
+    {
+        Assert.That(BenchOptions.Parse([]).CurveMembers, Is.EqualTo(new[] { 4, 32, 256, 1024 }), "a full run states the curve to 1024");
+        Assert.That(BenchOptions.Parse([]).CurveCopyRate, Is.EqualTo(80_000), "the latency runs' copies per second (20,000/s × 4)");
+        Assert.That(BenchOptions.Parse(["--systems", "native,ring"]).CurveMembers, Is.Empty, "a paired run does not pay for it");
+        Assert.That(BenchOptions.Parse(["--systems", "native,ring", "--curve", "8,4096"]).CurveMembers, Is.EqualTo(new[] { 8, 4096 }));
+        Assert.That(BenchOptions.Parse(["--curve", "none"]).CurveMembers, Is.Empty);
+        Assert.That(BenchOptions.Parse(["--quick"]).CurveMembers, Is.EqualTo(new[] { 2, 64 }));
+        Assert.That(FanoutCurve.EnginesOf(BenchOptions.Parse(["--systems", "native,ring-raw,ring,pcap"])), Is.EqualTo(new[] { "ring", "pcap" }),
+            "an ENGINE-raw row has the same server: measured once");
+        Assert.That(() => BenchOptions.Parse(["--curve", "4097"]), Throws.TypeOf<UsageException>()
+            .With.Message.EqualTo("option --curve: '4097' is not an integer in [1, 4096]"));
+    }
+
+    [Test]
     public void OutputDirectory_IsCreatedAndProbed_AndLeftClean()
     {
         string root = Path.Combine(Path.GetTempPath(), $"mc-out-{Environment.ProcessId}-{Guid.NewGuid():N}");

@@ -100,6 +100,21 @@ public class BenchSmokeTests
                 Assert.That(r["cpu_s_per_million_copies"] is null, Is.EqualTo(!engine), name);
                 Assert.That(r["gc_gen0"] is null, Is.EqualTo(!engine), name);
             }
+            // --quick's cost-per-copy curve: each engine's server alone at 2 and 64 sink members, every copy counted.
+            var curve = json["fanout_curve"]!.AsArray().Select(p => p!.AsObject()).ToList();
+            Assert.That(curve.Select(p => $"{(string)p["engine"]!} {(int)p["members"]!}"),
+                Is.EqualTo(new[] { "ring 2", "ring 64", "socket 2", "socket 64", "pcap 2", "pcap 64" }));
+            foreach (JsonObject p in curve)
+            {
+                string name = $"curve {(string)p["engine"]!} {(int)p["members"]!}: {p.ToJsonString()}";
+                Assert.That(p["error"], Is.Null, name);
+                Assert.That((long)p["datagrams_sent"]!, Is.GreaterThan(0), name);
+                Assert.That((long)p["copies_arrived"]!, Is.EqualTo((long)p["copies_expected"]!), name);
+                Assert.That((long)p["copies_expected"]!, Is.EqualTo((long)p["datagrams_sent"]! * (int)p["members"]!), name);
+                Assert.That((double)p["cpu_s_per_million_copies"]!, Is.GreaterThan(0), name);
+                Assert.That((long)p["gc_gen0"]!, Is.Zero, name);
+            }
+            Assert.That(File.ReadAllLines(Path.Combine(outDir, "curve.csv")), Has.Length.EqualTo(7));
             Assert.That((double)rows[0]["throughput_vs_native"]!, Is.EqualTo(1.0));
             Assert.That(File.Exists(Path.Combine(outDir, "bench.csv")), Is.True);
             Assert.That(File.ReadAllLines(Path.Combine(outDir, "bench.csv")), Has.Length.EqualTo(7));
