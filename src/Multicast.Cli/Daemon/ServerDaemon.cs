@@ -32,7 +32,7 @@ public static class ServerDaemon
             forwarder.Publish(table);
             using IServerEngine engine = running = EngineFactory.CreateServer(options.Engine, iface, forwarder, log, options.Idle, options.Nice, options.CaptureBytes);
             engine.Apply(table);
-            WarnDirectedBroadcasts(table, iface, log);
+            WarnAboutMembers(table, iface, log);
             log.LogInformation("multis started: interface {Interface}, engine {Engine}, {Groups} groups from {Path}",
                 iface, engine.Name, config.Groups.Count, configPath);
             runtime.Serve(
@@ -41,7 +41,7 @@ public static class ServerDaemon
                     ServerConfig next = LoadOrEmpty(configPath, log);
                     var nextTable = new FanoutTable(next, forwarder.Table);
                     engine.Apply(nextTable);
-                    WarnDirectedBroadcasts(nextTable, iface, log);
+                    WarnAboutMembers(nextTable, iface, log);
                     return $"{configPath}: {next.Groups.Count} groups";
                 },
                 list: () => List(forwarder.Counters),
@@ -56,11 +56,16 @@ public static class ServerDaemon
     /// A member that is a subnet broadcast of the interface is accepted but can never get a copy: say so once per load.
     /// (On Windows the interface is an Npcap device name, which matches no adapter name: no subnets, no warning.)
     /// </summary>
-    private static void WarnDirectedBroadcasts(FanoutTable table, string iface, ILogger log)
+    /// <remarks>Also: more on-link members than the host's neighbour table holds (<see cref="NeighbourBudget"/>).</remarks>
+    private static void WarnAboutMembers(FanoutTable table, string iface, ILogger log)
     {
-        foreach ((uint group, uint member, LocalSubnet subnet) in DirectedBroadcast.Find(table, InterfaceLookup.Ipv4Subnets(iface)))
+        List<LocalSubnet> subnets = InterfaceLookup.Ipv4Subnets(iface);
+        foreach ((uint group, uint member, LocalSubnet subnet) in DirectedBroadcast.Find(table, subnets))
             log.LogWarning("group {Group}: member {Member} is the broadcast address of {Subnet} on {Interface}; the kernel refuses unicast copies to it",
                 IpAddressV4.Format(group), IpAddressV4.Format(member), subnet, iface);
+        (int soft, int hard) = NeighbourTableLimits.Read();
+        if (NeighbourBudget.Warning(NeighbourBudget.OnLinkMembers(table, subnets), iface, soft, hard) is string warning)
+            log.LogWarning("{Warning}", warning);
     }
 
     private static ServerConfig LoadOrEmpty(string path, ILogger log)

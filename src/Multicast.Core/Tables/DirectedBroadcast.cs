@@ -11,6 +11,9 @@ public readonly record struct LocalSubnet(uint Address, int PrefixLength)
     /// <summary>The subnet's directed broadcast; none for /31 and /32, whose every address is a host.</summary>
     public uint? Broadcast => PrefixLength <= 30 ? Address | ~Mask : null;
 
+    /// <summary>Whether <paramref name="address"/> is on this subnet's link (reached without a gateway).</summary>
+    public bool Contains(uint address) => ((address ^ Address) & Mask) == 0;
+
     public override string ToString() => $"{IpAddressV4.Format(Address & Mask)}/{PrefixLength}";
 }
 

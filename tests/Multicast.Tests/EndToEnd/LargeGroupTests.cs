@@ -45,3 +45,30 @@ public class LargeGroupTests(string engine)
         finally { server.Stop(); }
     }
 }
+
+/// <summary>More on-link members than the host's neighbour table keeps: the server says so, and what to raise.</summary>
+[TestFixture]
+[Category("EndToEnd")]
+public class NeighbourBudgetEndToEndTests
+{
+    [Test]
+    public void AGroupWithMoreOnLinkMembersThanTheNeighbourTableKeeps_IsWarnedAbout()
+    {
+        using VpcLab lab = E2e.CreateLab(members: 1, nonMembers: 0);
+        // A /20 on the source's interface makes 600 config addresses on-link; nothing is sent, so no entry is made.
+        lab.Exec(lab.Source, VpcLab.Tool("ip"), "addr", "add", "172.20.0.1/20", "dev", lab.Source.Interface);
+        IPAddress[] onLink = Enumerable.Range(0, 600).Select(i => new IPAddress(new byte[] { 172, 20, (byte)(1 + i / 250), (byte)(1 + i % 250) })).ToArray();
+        foreach ((IPAddress[] members, bool warned) in new[] { (onLink[..100], false), (onLink, true) })
+        {
+            LabDaemon server = lab.StartServer(lab.Source, "ring", LabConfig.Server(IPAddress.Parse("224.1.2.3"), 5000, 0, members));
+            try
+            {
+                Assert.That(() => E2e.ServerLog(server), Does.Contain("multis started").After(5000, 100));
+                string log = E2e.ServerLog(server);
+                Assert.That(log.Contains($"{members.Length} members are on-link on {lab.Source.Interface}"), Is.EqualTo(warned), log);
+                if (warned) Assert.That(log, Does.Contain("net.ipv4.neigh.default.gc_thresh3="));
+            }
+            finally { server.Stop(); }
+        }
+    }
+}
