@@ -98,6 +98,7 @@ public static class ServerDaemon
         foreach ((string name, long value) in forwarder.Counters.Snapshot()) w.WriteNumber(name, value);
         w.WriteNumber("capture_drops"u8, engine?.CaptureDrops ?? 0);
         w.WriteNumber("priority_boosts"u8, engine?.PriorityBoosts ?? 0);
+        w.WriteNumber("tx_full_waits"u8, engine?.TxFullWaits ?? 0);
         w.WriteEndObject();
         Span<char> ip = stackalloc char[IpAddressV4.MaxFormattedLength];
         w.WriteStartArray("groups"u8);

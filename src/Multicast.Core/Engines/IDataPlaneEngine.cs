@@ -25,6 +25,12 @@ public interface IServerEngine : IDisposable
     /// <summary>Bytes of the capture queue the kernel fills for the engine (ring, socket buffer, pcap buffer); 0 = unknown.</summary>
     long CaptureBufferBytes => 0;
 
+    /// <summary>
+    /// Times a fan-out found every frame of the engine's transmit ring still in flight and waited for the link (ring
+    /// engine): rising under traffic, the NIC is slower than the copies. Safe to call from any thread.
+    /// </summary>
+    long TxFullWaits => 0;
+
     /// <summary>From capture to the transmit call, per datagram, for engines that get a capture timestamp from the kernel; else null.</summary>
     DataPlane.HopLatency? HopLatency => null;
 }

@@ -68,6 +68,8 @@ public sealed class RingServerEngine : IServerEngine
     public string Name => EngineNames.Ring;
     public long CaptureDrops => _rx.Drops;
     public long PriorityBoosts => Volatile.Read(ref _boost.Boosts);
+
+    public long TxFullWaits => Volatile.Read(ref Slots.FullRingWaits);
     public long CaptureBufferBytes => _rx.Bytes;
     public HopLatency HopLatency { get; } = new(RxLoop.BatchSize);
     public InterfaceInfo Interface { get; }
