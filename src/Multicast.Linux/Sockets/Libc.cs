@@ -36,7 +36,7 @@ internal static unsafe partial class Libc
 
     public static string Describe(int errno) => $"{Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
 
-    public const int EINTR = 4, EAGAIN = 11, ENOBUFS = 105, EPERM = 1, EACCES = 13, EMSGSIZE = 90;
+    public const int EINTR = 4, EAGAIN = 11, ENOBUFS = 105, EPERM = 1, EACCES = 13, EMSGSIZE = 90, ENETDOWN = 100;
     public const int AF_INET = 2, AF_PACKET = 17;
     public const int SOCK_RAW = 3, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0x80000;
     public const int IPPROTO_IP = 0, IPPROTO_RAW = 255;

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Multicast.Core.Filters;
 
 namespace Multicast.Linux.Sockets;
@@ -11,6 +12,7 @@ internal sealed unsafe class PacketCapture : IDisposable
 {
     private int _fd;
     private readonly ReceiveBatch _batch;
+    private readonly ILogger _logger;
 
     public string InterfaceName { get; }
 
@@ -20,10 +22,11 @@ internal sealed unsafe class PacketCapture : IDisposable
     /// <param name="bufferBytes">The socket's receive buffer (SO_RCVBUFFORCE, so net.core.rmem_max does not cap it);
     /// null = <see cref="DefaultBufferBytes"/>.</param>
     /// <param name="timestamps">Ask for each frame's capture time (SO_TIMESTAMPNS): <see cref="ReceiveBatch.Control"/>.</param>
-    public PacketCapture(string interfaceName, BpfInstruction[] filter, bool ignoreOutgoing, int batchSize = 64, int? bufferBytes = null,
-        bool timestamps = false)
+    public PacketCapture(string interfaceName, BpfInstruction[] filter, bool ignoreOutgoing, ILogger logger, int batchSize = 64,
+        int? bufferBytes = null, bool timestamps = false)
     {
         InterfaceName = interfaceName;
+        _logger = logger;
         int ifIndex = SocketOps.InterfaceIndex(interfaceName);
         // Protocol 0: the socket receives nothing until bound with ETH_P_ALL below, after the filter is in place.
         _fd = SocketOps.Open(Libc.AF_PACKET, Libc.SOCK_DGRAM, 0, $"AF_PACKET on {interfaceName}");
@@ -80,7 +83,7 @@ internal sealed unsafe class PacketCapture : IDisposable
 
     /// <summary>
     /// Blocks until at least one frame arrives (or the 200 ms receive timeout passes), then takes whatever else is
-    /// already queued, up to the batch size. Returns the number of frames, 0 on timeout.
+    /// already queued, up to the batch size. Returns the number of frames, 0 on timeout or while the interface is down.
     /// </summary>
     public int Receive()
     {
@@ -89,6 +92,13 @@ internal sealed unsafe class PacketCapture : IDisposable
         if (n >= 0) return n;
         int errno = Libc.LastError;
         if (errno is Libc.EAGAIN or Libc.EINTR) return 0;
+        if (errno == Libc.ENETDOWN)
+        {
+            // Said once per time the link goes down; the socket stays bound to the interface's index and the kernel
+            // hooks it up again when the link comes back, so the engine just keeps receiving.
+            _logger.LogWarning("{Interface} went down; capturing again once it is back up", InterfaceName);
+            return 0;
+        }
         SocketOps.Fail($"recvmmsg on {InterfaceName}", errno);
         return 0;
     }

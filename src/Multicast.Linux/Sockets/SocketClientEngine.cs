@@ -28,7 +28,7 @@ public sealed class SocketClientEngine : IClientEngine
         _forwarder = forwarder;
         _delivery = delivery;
         _logger = logger;
-        _capture = new PacketCapture(interfaceName, Filter(forwarder.Table, forwarder.FragmentsOnly), ignoreOutgoing: true,
+        _capture = new PacketCapture(interfaceName, Filter(forwarder.Table, forwarder.FragmentsOnly), ignoreOutgoing: true, logger,
             bufferBytes: captureBytes);
     }
 

@@ -30,7 +30,7 @@ public sealed class SocketServerEngine : IServerEngine
         _forwarder = forwarder;
         _logger = logger;
         BpfInstruction[] filter = BpfFilterBuilder.ServerCapture(forwarder.Table.GroupAddresses.ToArray(), linkHeaderLength: 0);
-        _capture = new PacketCapture(interfaceName, filter, ignoreOutgoing: false, bufferBytes: captureBytes,
+        _capture = new PacketCapture(interfaceName, filter, ignoreOutgoing: false, logger, bufferBytes: captureBytes,
             timestamps: true);
         HopLatency = new HopLatency(_capture.Batch.Capacity);
         try { _tx = new RawSocketTxSlots(); }
