@@ -404,7 +404,31 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
         multi.AddPlot(throughput);
         Plot? sweep = SweepPlot(ok);
         if (sweep is not null) multi.AddPlot(sweep);
-        multi.SavePng(path, Math.Max(900, 150 * ok.Count), sweep is null ? 1000 : 1500);
+        Plot? curve = CurvePlot();
+        if (curve is not null) multi.AddPlot(curve);
+        multi.SavePng(path, Math.Max(900, 150 * ok.Count), 500 * (2 + (sweep is null ? 0 : 1) + (curve is null ? 0 : 1)));
+    }
+
+    /// <summary>With --curve: the server's CPU per million copies against the group's size, one line per engine, or null.</summary>
+    private Plot? CurvePlot()
+    {
+        List<CurvePoint> measured = Curve.Where(p => p.Error is null && p.CpuSecondsPerMillionCopies is not null).ToList();
+        if (measured.Count == 0) return null;
+        var plot = new Plot();
+        foreach (IGrouping<string, CurvePoint> engine in measured.GroupBy(p => p.Engine))
+        {
+            CurvePoint[] points = engine.OrderBy(p => p.Members).ToArray();
+            var line = plot.Add.Scatter(points.Select(p => Math.Log2(p.Members)).ToArray(), points.Select(p => p.CpuSecondsPerMillionCopies!.Value).ToArray());
+            line.LegendText = engine.Key;
+            line.LineWidth = engine.Key == "ring" ? 3 : 1.5f;
+        }
+        int[] sizes = measured.Select(p => p.Members).Distinct().Order().ToArray();
+        plot.Axes.Bottom.SetTicks(sizes.Select(m => Math.Log2(m)).ToArray(), sizes.Select(m => m.ToString(CultureInfo.InvariantCulture)).ToArray());
+        plot.Axes.SetLimitsY(0, measured.Max(p => p.CpuSecondsPerMillionCopies!.Value) * 1.15);
+        plot.Title(string.Create(CultureInfo.InvariantCulture,
+            $"Server CPU s per million copies against group size, {Options.CurveCopyRate:0} copies/s (x: members, log scale)"));
+        plot.ShowLegend(Alignment.UpperRight);
+        return plot;
     }
 
     /// <summary>
