@@ -241,9 +241,9 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
     private void CurveTable(StringBuilder sb)
     {
         sb.AppendLine(CultureInfo.InvariantCulture,
-            $"cost per member copy by group size (--curve; the server alone, its members sink addresses on one host, {Options.CurveCopyRate:0} member copies/s at every size; × first = CPU per copy against the engine's smallest group):");
+            $"cost per member copy by group size (--curve; the server alone, its members sink addresses on one host, {Options.CurveCopyRate:0} member copies/s at every size; × first = CPU per copy against the engine's smallest group; hop = the server's capture stamp to its transmit call after the datagram's last copy, which from 1,024 copies a batch on includes the half-ring kicks that sent the earlier ones):");
         sb.AppendLine(CultureInfo.InvariantCulture,
-            $"  {"engine",-8} {"members",7} {"dg/s",9} {"copies arrived",23} {"CPU s/Mcopy",11} {"× first",7} {"GC 0/1/2",9} {"alloc B",9}");
+            $"  {"engine",-8} {"members",7} {"dg/s",9} {"copies arrived",23} {"CPU s/Mcopy",11} {"× first",7} {"GC 0/1/2",9} {"alloc B",9} {"hop p50/p99 µs",17}");
         foreach (CurvePoint p in Curve)
         {
             if (p.Error is not null) { sb.AppendLine(CultureInfo.InvariantCulture, $"  {p.Engine,-8} {p.Members,7} FAILED: {p.Error}"); continue; }
@@ -253,7 +253,8 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
             string gc = p.GcGen0 is null ? "-" : $"{p.GcGen0}/{p.GcGen1}/{p.GcGen2}";
             string alloc = p.AllocatedBytes?.ToString(CultureInfo.InvariantCulture) ?? "-";
             string drops = p.TxFullDrops + p.CaptureDrops > 0 ? $"  dropped: {p.TxFullDrops} TX full, {p.CaptureDrops} at capture" : "";
-            sb.AppendLine(CultureInfo.InvariantCulture, $"  {p.Engine,-8} {p.Members,7} {p.Rate,9:0.#} {arrived,23} {cpu,11} {ratio,7} {gc,9} {alloc,9}{drops}");
+            string hop = p.Hop is MemberLatency h ? string.Create(CultureInfo.InvariantCulture, $"{h.P50Us:0.0}/{h.P99Us:0.0}") : "-";
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  {p.Engine,-8} {p.Members,7} {p.Rate,9:0.#} {arrived,23} {cpu,11} {ratio,7} {gc,9} {alloc,9} {hop,17}{drops}");
         }
     }
 
@@ -278,6 +279,7 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
     [
         "engine", "members", "error", "rate", "datagrams_sent", "copies_expected", "copies_arrived", "copies_dropped_tx_full", "capture_drops",
         "server_cpu_seconds", "cpu_s_per_million_copies", "cpu_vs_first", "gc_gen0", "gc_gen1", "gc_gen2", "allocated_bytes",
+        "hop_p50_us", "hop_p99_us",
     ];
 
     public string Csv() => Csv("rows", CsvColumns);

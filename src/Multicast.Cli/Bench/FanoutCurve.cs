@@ -56,16 +56,21 @@ public sealed class FanoutCurve(BenchOptions o, Action<string> say)
         var point = new CurvePoint { Engine = engine, Members = members.Length, Rate = Math.Round(rate, 1) };
         LabDaemon server = lab.StartServer(lab.Source, engine,
             LabConfig.Server(BenchCommand.Group, BenchCommand.Port, 0, members), null, o.DaemonArgs());
-        JsonObject? statsBefore = null;
+        JsonObject? statsBefore = null, statsAfter = null;
         try
         {
             // Untimed: JIT, ARP for the sink and the ring's first faults happen here.
             SendAndDrain(lab, sink, rate, Math.Max(1, (long)Math.Round(rate * WarmUpSeconds)), members.Length);
-            statsBefore = SystemRun.ReadProcessStats(server);
+            // The hop queries come before the first and after the last reading of the server's CPU and allocations:
+            // each reply lists every member, which is the bench's cost, not the fan-out's.
+            SystemRun.QueryHop(server); // opens the window the query after the run reads
+            statsBefore = NextProcessStats(server);
             long count = Math.Max(1, (long)Math.Round(rate * o.Duration));
             double cpuBefore = CpuTime.OfProcess(server.Process.Id);
             (point.DatagramsSent, point.CopiesArrived) = SendAndDrain(lab, sink, rate, count, members.Length);
             point.ServerCpuSeconds = Math.Round(CpuTime.OfProcess(server.Process.Id) - cpuBefore, 3);
+            statsAfter = NextProcessStats(server);
+            point.Hop = SystemRun.QueryHop(server);
             point.CopiesExpected = point.DatagramsSent * members.Length;
             IReadOnlyDictionary<string, long> c = server.ReadCounters();
             point.TxFullDrops = c.GetValueOrDefault("copies_dropped_tx_full");
@@ -75,14 +80,21 @@ public sealed class FanoutCurve(BenchOptions o, Action<string> say)
         {
             server.Stop(TimeSpan.FromSeconds(5));
         }
-        // The daemon rewrites its stats at exit, so these are final.
-        JsonObject? after = SystemRun.ReadProcessStats(server);
-        long? Delta(string key) => (long?)after?[key] - (long?)statsBefore?[key];
+        long? Delta(string key) => (long?)statsAfter?[key] - (long?)statsBefore?[key];
         point.GcGen0 = Delta("gc_gen0");
         point.GcGen1 = Delta("gc_gen1");
         point.GcGen2 = Delta("gc_gen2");
         point.AllocatedBytes = Delta("allocated_bytes");
         return point;
+    }
+
+    /// <summary>The server's process figures from its next stats write (once a second), so they postdate whatever came before.</summary>
+    private static JsonObject? NextProcessStats(LabDaemon server)
+    {
+        DateTime last = File.GetLastWriteTimeUtc(server.StatsFile);
+        var waited = Stopwatch.StartNew();
+        while (File.GetLastWriteTimeUtc(server.StatsFile) == last && waited.ElapsedMilliseconds < 3000) Thread.Sleep(20);
+        return SystemRun.ReadProcessStats(server);
     }
 
     /// <summary>Sends <paramref name="count"/> datagrams at <paramref name="rate"/>, then waits until the sink's count stops growing.</summary>
@@ -128,6 +140,12 @@ public sealed class CurvePoint
     public long? GcGen1 { get; set; }
     public long? GcGen2 { get; set; }
     public long? AllocatedBytes { get; set; }
+    /// <summary>
+    /// The server's hop (capture to the transmit call that ends the datagram's batch): how long the fan-out takes before
+    /// its last copies are handed to the kernel. From 1,024 copies a batch on (half the TX ring) it also includes the
+    /// kicks that sent the earlier copies. Null without a capture stamp.
+    /// </summary>
+    public MemberLatency? Hop { get; set; }
 
     public double? CpuSecondsPerMillionCopies => ServerCpuSeconds is double s && CopiesArrived > 0 ? s / (CopiesArrived / 1e6) : null;
 
@@ -144,5 +162,6 @@ public sealed class CurvePoint
         ["server_cpu_seconds"] = ServerCpuSeconds,
         ["cpu_s_per_million_copies"] = CpuSecondsPerMillionCopies is double c ? Math.Round(c, 4) : null,
         ["gc_gen0"] = GcGen0, ["gc_gen1"] = GcGen1, ["gc_gen2"] = GcGen2, ["allocated_bytes"] = AllocatedBytes,
+        ["hop_p50_us"] = Hop?.P50Us, ["hop_p99_us"] = Hop?.P99Us,
     };
 }

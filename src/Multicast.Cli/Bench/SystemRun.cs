@@ -379,10 +379,12 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
     /// The server's own hop since the previous query (multis_admin -P's "since the last -P"): null without a server or
     /// for an engine without a capture stamp.
     /// </summary>
-    private MemberLatency? QueryProxyHop()
+    private MemberLatency? QueryProxyHop() => _daemons.Count == 0 ? null : QueryHop(_daemons[0]); // _daemons[0] is the server
+
+    /// <summary>The server's hop since the previous query (which this one ends and the next one starts from), or null.</summary>
+    internal static MemberLatency? QueryHop(LabDaemon server)
     {
-        if (_daemons.Count == 0) return null; // _daemons[0] is the server
-        string? reply = ControlClient.TrySend(Path.Combine(_daemons[0].ConfigDir, ControlClient.ServerSocket), "stats");
+        string? reply = ControlClient.TrySend(Path.Combine(server.ConfigDir, ControlClient.ServerSocket), "stats");
         if (reply is null || reply.StartsWith("error:", StringComparison.Ordinal)) return null;
         if (JsonNode.Parse(reply)?["hop_latency_us"]?["since_last_query"] is not JsonObject h || (long)h["count"]! == 0) return null;
         return new MemberLatency((double)h["p50"]!, (double)h["p99"]!, (double)h["p999"]!);

@@ -113,6 +113,7 @@ public class BenchSmokeTests
                 Assert.That((long)p["copies_expected"]!, Is.EqualTo((long)p["datagrams_sent"]! * (int)p["members"]!), name);
                 Assert.That((double)p["cpu_s_per_million_copies"]!, Is.GreaterThan(0), name);
                 Assert.That((long)p["gc_gen0"]!, Is.Zero, name);
+                Assert.That((double?)p["hop_p50_us"], Is.GreaterThan(0), "every engine times its hop: " + name);
             }
             Assert.That(File.ReadAllLines(Path.Combine(outDir, "curve.csv")), Has.Length.EqualTo(7));
             Assert.That((double)rows[0]["throughput_vs_native"]!, Is.EqualTo(1.0));
