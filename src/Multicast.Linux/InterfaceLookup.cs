@@ -41,6 +41,9 @@ public static class InterfaceLookup
 
     public static bool Exists(string interfaceName) => Find(interfaceName) is not null;
 
+    /// <summary>The interface's index, 0 when there is none by that name (one if_nametoindex call, cheap to poll).</summary>
+    public static int IndexOf(string interfaceName) => (int)Sockets.Libc.if_nametoindex(interfaceName);
+
     private static NetworkInterface? Find(string interfaceName) =>
         NetworkInterface.GetAllNetworkInterfaces().FirstOrDefault(n => n.Name == interfaceName);
 

@@ -43,6 +43,7 @@ public static class ClientDaemon
             using var delivery = new RawSocketTxSlots(capacity: 64, multicastInterface: iface);
             using IClientEngine engine = running = EngineFactory.CreateClient(options.Engine, iface, forwarder, delivery, log, options.Idle, options.Nice, options.CaptureBytes);
             engine.Apply(table);
+            runtime.WatchInterface(iface);
             log.LogInformation("multic started: interface {Interface}, engine {Engine}, delivery {Delivery}, {Routes} servers from {Path}",
                 iface, engine.Name, kernel is null ? DeliveryRaw : DeliveryNft, config.Routes.Count, configPath);
             runtime.Serve(

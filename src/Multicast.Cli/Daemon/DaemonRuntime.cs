@@ -31,6 +31,9 @@ public sealed class DaemonRuntime : IDisposable
     private readonly string _role;
     private IDisposable? _control;
     private bool _ready;
+    private string? _watchedInterface;
+    private int _watchedIndex;
+    private volatile string? _failure;
     private Serilog.Core.Logger _file = null!;
     // Talks to systemd only when it set NOTIFY_SOCKET (a Type=notify unit); otherwise every call does nothing.
     private readonly SystemdNotifier _systemd = new();
@@ -135,7 +138,11 @@ public sealed class DaemonRuntime : IDisposable
         _ready = true;
         File.WriteAllText(_pidFile, $"{Environment.ProcessId}\n");
         WriteStats();
-        _statsTimer = new Timer(_ => WriteStats(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        _statsTimer = new Timer(_ =>
+        {
+            WriteStats();
+            CheckInterface();
+        }, null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         _systemd.Notify(ServiceState.Ready);
     }
 
@@ -152,6 +159,30 @@ public sealed class DaemonRuntime : IDisposable
                 Logger.LogWarning("cannot write the stats file: {Message}", e.Message);
             }
         }
+    }
+
+    /// <summary>
+    /// Stops the daemon with an error once <paramref name="iface"/> is gone or replaced (deleted, or made again under a
+    /// new index, as a detached and re-attached cloud NIC is): the data plane's sockets are bound to the old index and
+    /// would wait forever, forwarding nothing. Exiting lets the service manager restart it (the units say
+    /// Restart=on-failure). A link that only goes down keeps its index, and the data plane carries on when it is back.
+    /// </summary>
+    public void WatchInterface(string iface)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        _watchedIndex = InterfaceLookup.IndexOf(iface);
+        _watchedInterface = iface;
+    }
+
+    private void CheckInterface()
+    {
+        if (_watchedInterface is not string iface || _failure is not null) return;
+        int index = InterfaceLookup.IndexOf(iface);
+        if (index == _watchedIndex) return;
+        _failure = index == 0
+            ? $"interface {iface} is gone; start the daemon again once it is back"
+            : $"interface {iface} was replaced (index {_watchedIndex}, now {index}); start the daemon again to serve the new one";
+        _stop.Cancel();
     }
 
     /// <summary>
@@ -233,6 +264,7 @@ public sealed class DaemonRuntime : IDisposable
                 Logger.LogInformation("data-plane thread pinned to CPU {Cpus}", dataPlaneCpus);
         }
         run(Stopping);
+        if (_failure is string failure) throw new InvalidOperationException(failure);
         Logger.LogInformation("{Role} stopped", _role);
     }
 

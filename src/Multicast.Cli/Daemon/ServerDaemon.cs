@@ -32,6 +32,7 @@ public static class ServerDaemon
             forwarder.Publish(table);
             using IServerEngine engine = running = EngineFactory.CreateServer(options.Engine, iface, forwarder, log, options.Idle, options.Nice, options.CaptureBytes);
             engine.Apply(table);
+            runtime.WatchInterface(iface);
             WarnAboutMembers(table, iface, log);
             log.LogInformation("multis started: interface {Interface}, engine {Engine}, {Groups} groups from {Path}",
                 iface, engine.Name, config.Groups.Count, configPath);

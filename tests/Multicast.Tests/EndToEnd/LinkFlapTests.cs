@@ -72,6 +72,28 @@ public class LinkFlapTests(string engine)
         }
     }
 
+    [Test]
+    public void AnInterfaceThatIsDeleted_StopsTheDaemonWithAnError()
+    {
+        using VpcLab lab = E2e.CreateLab(members: 1, nonMembers: 0);
+        LabDaemon server = lab.StartServer(lab.Source, engine,
+            LabConfig.Server(IPAddress.Parse("224.1.2.3"), GroupPort, ServerPort, [lab.Members[0].Address]));
+        try
+        {
+            // Its sockets are bound to the deleted interface's index: left running it would forward nothing, silently.
+            lab.Exec(lab.Source, VpcLab.Tool("ip"), "link", "del", lab.Source.Interface);
+            Assert.That(server.Process.WaitForExit(TimeSpan.FromSeconds(10)), Is.True, "the server stopped by itself");
+            Assert.That(server.Process.ExitCode, Is.Not.Zero, "a failure, for the service manager to restart it");
+            // One line naming the interface: the daemon's own check, or libpcap's where it notices first ("pcap_dispatch:
+            // The interface disappeared").
+            string error = server.Process.Stderr.Trim();
+            Assert.That(error, Does.StartWith("error: ").And.Contain(lab.Source.Interface).And.Not.Contain("\n"));
+            if (engine != "pcap") Assert.That(error, Is.EqualTo($"error: interface {lab.Source.Interface} is gone; start the daemon again once it is back"));
+            Assert.That(E2e.ServerLog(server), Does.Contain("stopped on error: ").And.Contain(lab.Source.Interface));
+        }
+        finally { server.Stop(); }
+    }
+
     /// <summary>
     /// Sends <see cref="Count"/> datagrams to the group; returns how many the member received: as plain unicast on the
     /// server port, or <paramref name="joined"/> to the group through its client.
