@@ -639,6 +639,51 @@ int mc_nl_open(void)
 	return nl_open(NETLINK_ROUTE, "route");
 }
 
+int mc_nl_open_route_events(void)
+{
+	/* Routes, rules, addresses (they add and remove prefix routes) and links (down, up, gone). */
+	struct sockaddr_nl local = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = RTMGRP_IPV4_ROUTE | RTMGRP_IPV4_RULE | RTMGRP_IPV4_IFADDR | RTMGRP_LINK,
+	};
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	int err;
+
+	if (fd < 0)
+		return fail(errno, "socket(AF_NETLINK, route events)");
+	if (bind(fd, (struct sockaddr *)&local, sizeof(local)) != 0) {
+		err = fail(errno, "bind netlink route events");
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int mc_nl_route_events(int fd)
+{
+	char buf[8192];
+	int any = 0;
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n > 0) {
+			any = 1;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* The socket overflowed: events were lost, so something changed. */
+		if (n < 0 && errno == ENOBUFS) {
+			any = 1;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return fail(errno, "netlink route events");
+		return any;
+	}
+}
+
 int mc_nft_open(void)
 {
 	return nl_open(NETLINK_NETFILTER, "netfilter");

@@ -124,6 +124,10 @@ int mc_if_get(const char *name, struct mc_if *info);
 /* Netlink route socket; its namespace is the caller's at open time, whatever thread queries it later. Queries on
  * one fd must not run concurrently. */
 int mc_nl_open(void);
+/* A non-blocking netlink socket that hears of IPv4 route, rule, address and link changes (caller's namespace). */
+int mc_nl_open_route_events(void);
+/* 1 if any change was heard since the last call (the events are drained), 0 if none, or a negative errno. */
+int mc_nl_route_events(int fd);
 /* The kernel's route for one IPv4 destination (network order). */
 int mc_route_get(int nl, uint32_t destination, struct mc_route *route);
 /* IPv4 neighbours on ifindex (0 = all); returns how many were written to out (at most max). */

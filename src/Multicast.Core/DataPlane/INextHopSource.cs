@@ -27,4 +27,11 @@ public interface INextHopSource
 
     /// <summary>A refresh pass starts: a source that reads the whole neighbour table at once does it here.</summary>
     void BeginPass() { }
+
+    /// <summary>
+    /// Whether routes may have changed since the last call. A source that hears of changes (netlink) says false while
+    /// none came, and the cache then keeps each known destination's route and only re-reads its next hop's MAC; true,
+    /// the default, asks for every route again on every pass.
+    /// </summary>
+    bool RoutesChanged() => true;
 }

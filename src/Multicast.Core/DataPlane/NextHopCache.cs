@@ -25,13 +25,19 @@ public readonly record struct NextHopEntry(uint Destination, uint NextHop, ulong
 /// Windows), over the platform's <see cref="INextHopSource"/>. The data plane reads an immutable
 /// snapshot; unknown destinations are noted in a fixed array (no allocation, no lock) and a background refresh
 /// resolves them, re-checks every known entry periodically (faster while any is resolving, so a copy leaves the slow
-/// path soon after ARP answers), and asks the OS to resolve what is incomplete. Nothing is ever dropped here: "no MAC"
+/// path soon after ARP answers; routes only when the source heard of a change, or every <see cref="FullPassEvery"/>
+/// passes), and asks the OS to resolve what is incomplete. Nothing is ever dropped here: "no MAC"
 /// always means "send it through the OS".
 /// </summary>
 public sealed class NextHopCache : INextHopResolver
 {
     private const int MissSlots = 64;
     public const int MaxUnwatched = 4096;
+    /// <summary>
+    /// Every this many passes every route is looked up again even if the source heard of no change: a safety net for a
+    /// lost notification, at a thirtieth of the cost of asking every second.
+    /// </summary>
+    public const int FullPassEvery = 30;
 
     private readonly INextHopSource _source;
     private readonly int _interfaceIndex;
@@ -41,6 +47,7 @@ public sealed class NextHopCache : INextHopResolver
     private readonly HashSet<uint> _wanted = new();
     private readonly Dictionary<uint, NextHopEntry> _next = new();
     private readonly HashSet<(int, uint)> _toResolve = new();
+    private int _passesSinceFull = FullPassEvery;
     private readonly object _refreshLock = new();
     private readonly ManualResetEventSlim _wake = new(false);
     private readonly Thread? _thread;
@@ -126,12 +133,18 @@ public sealed class NextHopCache : INextHopResolver
             if (before.Count - wanted.Count <= MaxUnwatched)
                 foreach (uint d in before.Keys) wanted.Add(d);
             _source.BeginPass();
+            // Routes change rarely and the kernel announces it; a neighbour's MAC can change any time. So between
+            // changes a known destination keeps its route and only its next hop's MAC is read again (from the dump
+            // BeginPass took): one netlink request a second instead of one per member.
+            bool routesChanged = _source.RoutesChanged();
+            bool fullPass = routesChanged || ++_passesSinceFull >= FullPassEvery;
+            if (fullPass) _passesSinceFull = 0;
             Dictionary<uint, NextHopEntry> next = _next;
             next.Clear();
             _toResolve.Clear();
             foreach (uint d in wanted)
             {
-                NextHopEntry e = Lookup(d);
+                NextHopEntry e = fullPass || !before.TryGetValue(d, out NextHopEntry known) ? Lookup(d) : Reread(known);
                 next[d] = e;
                 if (e.Kind == NextHopKind.Resolving) _toResolve.Add((_interfaceIndex, e.NextHop));
             }
@@ -158,6 +171,15 @@ public sealed class NextHopCache : INextHopResolver
         foreach (KeyValuePair<uint, NextHopEntry> e in found)
             if (!published.TryGetValue(e.Key, out NextHopEntry old) || old != e.Value) return false;
         return true;
+    }
+
+    /// <summary>A known destination with its route kept: only its next hop's MAC is read again.</summary>
+    private NextHopEntry Reread(NextHopEntry known)
+    {
+        if (known.Kind == NextHopKind.Elsewhere) return known;
+        return _source.Neighbour(_interfaceIndex, known.NextHop, out ulong mac) == NeighbourState.Resolved
+            ? known with { Mac = mac, Kind = NextHopKind.Direct }
+            : known with { Mac = 0, Kind = NextHopKind.Resolving };
     }
 
     private NextHopEntry Lookup(uint destination)

@@ -5,9 +5,10 @@ using Multicast.Linux.Ring;
 namespace Multicast.Linux.Net;
 
 /// <summary>
-/// Routes (RTM_GETROUTE per destination) and neighbours (one RTM_GETNEIGH dump per refresh pass) over a netlink
-/// socket of the creator's network namespace. It never sends: the engine's slow-path copy, routed by the kernel, is
-/// what starts ARP for an unresolved neighbour, and the next pass picks the answer up. An entry that expires from the
+/// Routes (RTM_GETROUTE per destination, again only after the kernel announced a change) and neighbours (one
+/// RTM_GETNEIGH dump per refresh pass) over netlink sockets of the creator's network namespace. It never sends: the
+/// engine's slow-path copy, routed by the kernel, is what starts ARP for an unresolved neighbour, and the next pass
+/// picks the answer up. An entry that expires from the
 /// kernel's table (the ring's own traffic never confirms it) drops back to the slow path, which re-resolves it.
 /// </summary>
 public sealed unsafe class NetlinkNextHopSource : INextHopSource, IDisposable
@@ -20,6 +21,7 @@ public sealed unsafe class NetlinkNextHopSource : INextHopSource, IDisposable
     private readonly int _ifindex;
     private readonly ILogger _logger;
     private int _netlink;
+    private int _events;
     private readonly ShimNeighbour[] _buffer = GC.AllocateArray<ShimNeighbour>(MaxNeighbours, pinned: true);
     private readonly Dictionary<uint, ulong> _neighbours = new();
 
@@ -30,7 +32,14 @@ public sealed unsafe class NetlinkNextHopSource : INextHopSource, IDisposable
         _logger = logger;
         // Opened here so the socket belongs to the caller's network namespace, whichever thread queries it later.
         _netlink = ShimException.Check(Shim.NetlinkOpen(), "netlink");
+        _events = Shim.NetlinkOpenRouteEvents();
+        if (_events < 0)
+            _logger.LogWarning("{Error}; every route is looked up again every second",
+                ShimException.FromResult(_events, "netlink route events").Message);
     }
+
+    /// <summary>True when the kernel announced a route, rule, address or link change since the last call (or cannot tell).</summary>
+    public bool RoutesChanged() => _events < 0 || Shim.NetlinkRouteEvents(_events) != 0;
 
     public bool TryRoute(uint destination, out int interfaceIndex, out uint nextHop)
     {
@@ -73,6 +82,8 @@ public sealed unsafe class NetlinkNextHopSource : INextHopSource, IDisposable
     public void Dispose()
     {
         int fd = Interlocked.Exchange(ref _netlink, -1);
+        if (fd >= 0) Shim.FdClose(fd);
+        fd = Interlocked.Exchange(ref _events, -1);
         if (fd >= 0) Shim.FdClose(fd);
     }
 }

@@ -84,6 +84,12 @@ internal static unsafe partial class Shim
     [LibraryImport(ShimLibrary.Name, EntryPoint = "mc_nl_open")]
     internal static partial int NetlinkOpen();
 
+    [LibraryImport(ShimLibrary.Name, EntryPoint = "mc_nl_open_route_events")]
+    internal static partial int NetlinkOpenRouteEvents();
+
+    [LibraryImport(ShimLibrary.Name, EntryPoint = "mc_nl_route_events")]
+    internal static partial int NetlinkRouteEvents(int fd);
+
     [LibraryImport(ShimLibrary.Name, EntryPoint = "mc_route_get")]
     internal static partial int RouteGet(int netlink, uint destination, out ShimRoute route);
 

@@ -22,8 +22,22 @@ public class NextHopCacheTests
         /// <summary>What the OS learns when asked to resolve (ARP answers).</summary>
         public readonly Dictionary<uint, ulong> Answers = new();
 
+        /// <summary>Set: the source hears of route changes (as netlink does) and says so once per <see cref="Changed"/>.</summary>
+        public bool HearsChanges;
+        public bool Changed;
+        public int RouteLookups;
+
+        public bool RoutesChanged()
+        {
+            if (!HearsChanges) return true;
+            bool changed = Changed;
+            Changed = false;
+            return changed;
+        }
+
         public bool TryRoute(uint destination, out int interfaceIndex, out uint nextHop)
         {
+            RouteLookups++;
             bool found = Routes.TryGetValue(destination, out var r);
             (interfaceIndex, nextHop) = r;
             return found;
@@ -80,6 +94,35 @@ public class NextHopCacheTests
         source.Neighbours[Gateway] = 0x02_00_00_00_00_FD; // the gateway's MAC changed: the next pass publishes it
         cache.RefreshNow();
         Assert.That(cache.TryGetMac(members[0], out ulong mac) && mac == 0x02_00_00_00_00_FDUL, Is.True);
+    }
+
+    [Test]
+    public void WhenTheSourceHearsOfChanges_KnownRoutesAreKeptUntilOneIsHeard_ButMacsAreReadEveryPass()
+    {
+        (FakeSource source, NextHopCache cache) = Create();
+        source.HearsChanges = true;
+        source.Neighbours[Member] = 0x02_00_00_00_00_01;
+        source.Neighbours[Gateway] = 0x02_00_00_00_00_FE;
+        cache.Watch([Member, Remote]);
+        cache.RefreshNow(); // the first pass looks every destination up
+        Assert.That(source.RouteLookups, Is.EqualTo(2));
+
+        source.RouteLookups = 0;
+        source.Neighbours[Gateway] = 0x02_00_00_00_00_FD; // the gateway's MAC moved (a failover keeping its address)
+        source.Routes[Remote] = (OtherNic, Vpn);          // and a route changed, unannounced as yet
+        cache.RefreshNow();
+        Assert.That(source.RouteLookups, Is.Zero, "no change heard: no route asked for");
+        Assert.That(cache.TryGetMac(Remote, out ulong mac) && mac == 0x02_00_00_00_00_FDUL, Is.True, "the MAC is read every pass");
+
+        source.Changed = true; // the kernel announces the route change
+        cache.RefreshNow();
+        Assert.That(source.RouteLookups, Is.EqualTo(2));
+        Assert.That(cache.TryGetEntry(Remote, out NextHopEntry e) && e.Kind == NextHopKind.Elsewhere, Is.True, "the new route is used");
+
+        // A lost notice: the safety net asks for every route again within FullPassEvery passes.
+        source.Routes[Member] = (OtherNic, Member);
+        for (int i = 0; i < NextHopCache.FullPassEvery; i++) cache.RefreshNow();
+        Assert.That(cache.TryGetEntry(Member, out e) && e.Kind == NextHopKind.Elsewhere, Is.True);
     }
 
     [Test]
