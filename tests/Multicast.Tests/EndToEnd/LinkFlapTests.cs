@@ -94,6 +94,25 @@ public class LinkFlapTests(string engine)
         finally { server.Stop(); }
     }
 
+    [Test]
+    public void AMembersInterfaceThatIsDeleted_StopsItsClientWithAnError()
+    {
+        using VpcLab lab = E2e.CreateLab(members: 1, nonMembers: 0);
+        LabHost member = lab.Members[0];
+        LabDaemon client = lab.StartClient(member, engine,
+            LabConfig.Client(lab.Source.Address, GroupPort, IPAddress.Parse("224.1.2.3"), GroupPort));
+        try
+        {
+            lab.Exec(member, VpcLab.Tool("ip"), "link", "del", member.Interface);
+            Assert.That(client.Process.WaitForExit(TimeSpan.FromSeconds(10)), Is.True, "the client stopped by itself");
+            Assert.That(client.Process.ExitCode, Is.Not.Zero);
+            string error = client.Process.Stderr.Trim();
+            Assert.That(error, Does.StartWith("error: ").And.Contain(member.Interface).And.Not.Contain("\n"));
+            if (engine != "pcap") Assert.That(error, Is.EqualTo($"error: interface {member.Interface} is gone; start the daemon again once it is back"));
+        }
+        finally { client.Stop(); }
+    }
+
     /// <summary>
     /// Sends <see cref="Count"/> datagrams to the group; returns how many the member received: as plain unicast on the
     /// server port, or <paramref name="joined"/> to the group through its client.
