@@ -39,7 +39,7 @@ public static class InterfaceLookup
     public static List<LocalSubnet> Ipv4Subnets(string interfaceName) =>
         Find(interfaceName) is NetworkInterface nic ? Ipv4Subnets(nic).ToList() : [];
 
-    public static bool Exists(string interfaceName) => Find(interfaceName) is not null;
+    public static bool Exists(string interfaceName) => IndexOf(interfaceName) != 0;
 
     /// <summary>The interface's index, 0 when there is none by that name (one if_nametoindex call, cheap to poll).</summary>
     public static int IndexOf(string interfaceName) => (int)Sockets.Libc.if_nametoindex(interfaceName);

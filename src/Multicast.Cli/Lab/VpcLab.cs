@@ -195,7 +195,7 @@ public sealed partial class VpcLab : IDisposable
         Check(Exec(sink, Tool("nft"), "-f", file), "nft -f sink.nft");
         // 198.18.0.1 upwards, skipping the .0 and .255 of each /24 so no address looks like a network or broadcast.
         var addresses = new List<IPAddress>(count);
-        for (int i = 0; addresses.Count < count; i++)
+        for (int i = 0; i < count; i++)
         {
             int host = i % 254 + 1, net = i / 254;
             addresses.Add(new IPAddress(new byte[] { 198, (byte)(18 + net / 256), (byte)(net % 256), (byte)host }));
@@ -204,17 +204,15 @@ public sealed partial class VpcLab : IDisposable
     }
 
     /// <summary>Packets to sink members that reached <paramref name="sink"/> since <see cref="AddSinkMembers"/>.</summary>
-    public long SinkPackets(LabHost sink)
-    {
-        CommandResult r = Check(Exec(sink, Tool("nft"), "list", "chain", "netdev", SinkTable, "ingress"), "nft list chain netdev sink");
-        Match m = Regex.Match(r.Stdout, @"counter packets (\d+)");
-        return m.Success ? long.Parse(m.Groups[1].Value) : 0;
-    }
+    public long SinkPackets(LabHost sink) => ChainPackets(sink.Namespace, "netdev", SinkTable, "ingress");
 
     /// <summary>Packets the bridge has dropped for being multicast (the rule's counter).</summary>
-    public long BridgeMulticastDrops()
+    public long BridgeMulticastDrops() => ChainPackets(BridgeNamespace, "bridge", VpcTable, VpcChain);
+
+    /// <summary>The packet count of the (one) counter in an nftables chain.</summary>
+    private long ChainPackets(string ns, string family, string table, string chain)
     {
-        CommandResult r = Check(Exec(BridgeNamespace, Tool("nft"), "list", "chain", "bridge", VpcTable, VpcChain), "nft list chain");
+        CommandResult r = Check(Exec(ns, Tool("nft"), "list", "chain", family, table, chain), $"nft list chain {family} {table} {chain}");
         Match m = Regex.Match(r.Stdout, @"counter packets (\d+)");
         return m.Success ? long.Parse(m.Groups[1].Value) : 0;
     }

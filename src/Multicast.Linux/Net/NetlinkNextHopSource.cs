@@ -8,8 +8,8 @@ namespace Multicast.Linux.Net;
 /// Routes (RTM_GETROUTE per destination, again only after the kernel announced a change) and neighbours (one
 /// RTM_GETNEIGH dump per refresh pass) over netlink sockets of the creator's network namespace. It never sends: the
 /// engine's slow-path copy, routed by the kernel, is what starts ARP for an unresolved neighbour, and the next pass
-/// picks the answer up. An entry that expires from the
-/// kernel's table (the ring's own traffic never confirms it) drops back to the slow path, which re-resolves it.
+/// picks the answer up. An entry that expires from the kernel's table (the ring's own traffic never confirms it) drops
+/// back to the slow path, which re-resolves it.
 /// </summary>
 public sealed unsafe class NetlinkNextHopSource : INextHopSource, IDisposable
 {

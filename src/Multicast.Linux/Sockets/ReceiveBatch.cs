@@ -72,8 +72,8 @@ internal sealed unsafe class ReceiveBatch : IDisposable
         {
             if (m.Level == Libc.SOL_PACKET && m.Type == Libc.PACKET_AUXDATA && m.Length >= sizeof(TpacketAuxdata))
                 status = ((TpacketAuxdata*)m.Data)->Status;
-            else if (m.Level == Libc.SOL_SOCKET && m.Type == Libc.SO_TIMESTAMPNS && m.Length >= 16)
-                captured = ((long*)m.Data)[0] * 1_000_000_000L + ((long*)m.Data)[1];
+            else if (m.Level == Libc.SOL_SOCKET && m.Type == Libc.SO_TIMESTAMPNS && m.Length >= sizeof(Timespec))
+                captured = ((Timespec*)m.Data)->Seconds * 1_000_000_000L + ((Timespec*)m.Data)->Nanoseconds;
         }
         return (status, captured);
     }

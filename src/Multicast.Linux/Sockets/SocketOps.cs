@@ -75,9 +75,9 @@ internal static unsafe class SocketOps
 
     public static int InterfaceIndex(string interfaceName)
     {
-        uint index = Libc.if_nametoindex(interfaceName);
+        int index = InterfaceLookup.IndexOf(interfaceName);
         if (index == 0) throw new InvalidOperationException($"interface {interfaceName} does not exist");
-        return (int)index;
+        return index;
     }
 
     public static void Close(ref int fd)
