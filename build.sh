@@ -360,7 +360,7 @@ do_package() {
 }
 
 case "${1:-build}" in
-  build) ensure_prerequisites; build_native; publish_app; say "built: out/bin/ (try: sudo out/bin/multicast demo)" ;;
+  build) ensure_prerequisites; build_native; publish_app; say "built: out/bin/ (try, as root: out/bin/multicast demo)" ;;
   test) ensure_prerequisites; build_native; publish_app; run_tests ;;
   install) do_install ;;
   uninstall) do_uninstall ;;
