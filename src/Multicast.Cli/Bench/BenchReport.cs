@@ -96,14 +96,22 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
     /// <summary>A row's latency runs at the fixed rate, round 1 (the row itself) first, then --rounds' later rounds.</summary>
     private static List<BenchRow> RoundPoints(BenchRow r) => [r, .. r.Rounds];
 
-    /// <summary>Each round's p99 against the same round of <paramref name="baseline"/>'s system; null where either failed.</summary>
-    private List<double?> RoundRatios(BenchRow r, string baseline)
+    private static double P99(BenchRow p) => p.P99Us;
+
+    /// <summary>A round's lossless rate; NaN where it has none (no search, or no trial passed), so it gets no ratio.</summary>
+    private static double Lossless(BenchRow p) => p.LosslessRate > 0 ? p.LosslessRate : double.NaN;
+
+    /// <summary>Each round's figure against the same round of <paramref name="baseline"/>'s system; null where either failed.</summary>
+    private List<double?> RoundRatios(BenchRow r, string baseline, Func<BenchRow, double> figure)
     {
         List<BenchRow> own = RoundPoints(r);
         List<BenchRow>? theirs = Baseline(r, baseline) is BenchRow b ? RoundPoints(b) : null;
         return own.Select((p, i) => p.Error is null && theirs is not null && i < theirs.Count && theirs[i].Error is null
-            ? Ratio(p.P99Us, theirs[i].P99Us) : null).ToList();
+            ? Ratio(figure(p), figure(theirs[i])) : null).ToList();
     }
+
+    /// <summary>Rows whose later rounds searched the lossless rate too (not with --search-budget 0).</summary>
+    private static bool RoundsSearched(BenchRow r) => r.Rounds.Any(p => p.Trials > 0);
 
     /// <summary>The median (the mean of the middle two for an even count), or null for none.</summary>
     public static double? Median(IEnumerable<double> values)
@@ -113,12 +121,15 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
         return v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
     }
 
-    private static double? P99Median(List<BenchRow> rounds) => Median(rounds.Where(p => p.Error is null).Select(p => p.P99Us));
+    private static double? RoundsMedian(List<BenchRow> rounds, Func<BenchRow, double> figure) =>
+        Median(rounds.Where(p => p.Error is null).Select(figure));
 
     private void AddRounds(JsonObject j, BenchRow r)
     {
         List<BenchRow> points = RoundPoints(r);
-        List<double?> vsNative = RoundRatios(r, "native"), vsKernel = RoundRatios(r, "kernel");
+        List<double?> vsNative = RoundRatios(r, "native", P99), vsKernel = RoundRatios(r, "kernel", P99);
+        List<double?> rateVsNative = RoundRatios(r, "native", Lossless), rateVsKernel = RoundRatios(r, "kernel", Lossless);
+        bool searched = RoundsSearched(r);
         j["rounds"] = new JsonArray(points.Select((p, i) =>
         {
             var o = new JsonObject
@@ -127,30 +138,59 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
                 ["p999_us"] = p.Error is null ? p.P999Us : null, ["latency_loss_percent"] = Math.Round(p.LatencyLossPercent, 4),
                 ["p99_vs_native"] = vsNative[i], ["p99_vs_kernel"] = vsKernel[i], ["hop_p99_us"] = p.ProxyHop?.P99Us,
             };
+            if (searched)
+            {
+                o["trials"] = p.Trials;
+                o["lossless_rate"] = p.Error is null && p.LosslessRate > 0 ? Math.Round(p.LosslessRate, 1) : null;
+                o["sender_bound"] = p.SenderBound;
+                o["throughput_vs_native"] = rateVsNative[i];
+                o["throughput_vs_kernel"] = rateVsKernel[i];
+            }
             p.Budget?.AddTo(o);
             return (JsonNode)o;
         }).ToArray());
         double[] native = vsNative.OfType<double>().ToArray();
-        j["rounds_p99_median_us"] = P99Median(points);
+        j["rounds_p99_median_us"] = RoundsMedian(points, P99);
         j["rounds_p99_vs_native_median"] = Median(native) is double m ? Math.Round(m, 3) : null;
         j["rounds_p99_vs_native_min"] = native.Length > 0 ? native.Min() : null;
         j["rounds_p99_vs_native_max"] = native.Length > 0 ? native.Max() : null;
         j["rounds_p99_vs_kernel_median"] = Median(vsKernel.OfType<double>()) is double k ? Math.Round(k, 3) : null;
+        if (!searched) return;
+        j["rounds_lossless_median"] = RoundsMedian(points, Lossless);
+        j["rounds_throughput_vs_native_median"] = Median(rateVsNative.OfType<double>()) is double tn ? Math.Round(tn, 3) : null;
+        j["rounds_throughput_vs_kernel_median"] = Median(rateVsKernel.OfType<double>()) is double tk ? Math.Round(tk, 3) : null;
+    }
+
+    private static string N(double? v, string format) => v is double d ? d.ToString(format, CultureInfo.InvariantCulture) : "-";
+
+    /// <summary>" × native 9.99 10.50 7.20, median 9.99× (7.20–10.50×)": each round's ratio, their median and range.</summary>
+    private static string RatiosText(string baseline, List<double?> ratios)
+    {
+        double[] ok = ratios.OfType<double>().ToArray();
+        return ok.Length == 0 ? "" : $"; × {baseline} {string.Join(' ', ratios.Select(v => N(v, "0.00")))}, median {N(Median(ok), "0.00")}× " +
+                                     $"({N(ok.Min(), "0.00")}–{N(ok.Max(), "0.00")}×)";
     }
 
     /// <summary>"p99 669 734 500 µs, median 669 µs; × native 9.99 10.50 7.20, median 9.99× (7.20–10.50×)".</summary>
     private string RoundsLine(BenchRow r)
     {
-        static string N(double? v, string format) => v is double d ? d.ToString(format, CultureInfo.InvariantCulture) : "-";
         List<BenchRow> points = RoundPoints(r);
         string line = $"p99 {string.Join(' ', points.Select(p => p.Error is null ? N(p.P99Us, "0") : "failed"))} µs, " +
-                      $"median {N(P99Median(points), "0")} µs";
-        if (r.System == "native") return line;
-        List<double?> ratios = RoundRatios(r, "native");
-        double[] ok = ratios.OfType<double>().ToArray();
-        if (ok.Length == 0) return line;
-        return line + $"; × native {string.Join(' ', ratios.Select(v => N(v, "0.00")))}, median {N(Median(ok), "0.00")}× " +
-                      $"({N(ok.Min(), "0.00")}–{N(ok.Max(), "0.00")}×)";
+                      $"median {N(RoundsMedian(points, P99), "0")} µs";
+        return r.System == "native" ? line : line + RatiosText("native", RoundRatios(r, "native", P99));
+    }
+
+    /// <summary>
+    /// "lossless 46875 37501 49930/s, median 46875/s; × native 0.96 0.69 1.02, median 0.96× (0.69–1.02×); × kernel ...".
+    /// </summary>
+    private string RoundsLosslessLine(BenchRow r)
+    {
+        List<BenchRow> points = RoundPoints(r);
+        string Rate(BenchRow p) => p.Error is not null ? "failed" : p.LosslessRate > 0 ? N(p.LosslessRate, "0") + (p.SenderBound ? "*" : "") : "none";
+        string line = $"lossless {string.Join(' ', points.Select(Rate))}/s, median {N(RoundsMedian(points, Lossless), "0")}/s";
+        if (r.System != "native") line += RatiosText("native", RoundRatios(r, "native", Lossless));
+        if (r.System is not ("native" or "kernel")) line += RatiosText("kernel", RoundRatios(r, "kernel", Lossless));
+        return line;
     }
 
     /// <summary>One more latency view, one line per row that has it, with its p99 against native's in the same view.</summary>
@@ -226,6 +266,13 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
             foreach (BenchRow r in Rows.Where(r => r.Error is null && r.Rounds.Count > 0))
                 sb.AppendLine(CultureInfo.InvariantCulture, $"{r.Members,7} {r.System,-8} {RoundsLine(r)}");
         }
+        if (Rows.Any(r => r.Error is null && RoundsSearched(r)))
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"lossless rate over {Options.Rounds} rounds (each round searches again, the systems taking turns; round 1 is the table's; × native, × kernel = against that system's rate in the same round; none = no trial passed):");
+            foreach (BenchRow r in Rows.Where(r => r.Error is null && RoundsSearched(r)))
+                sb.AppendLine(CultureInfo.InvariantCulture, $"{r.Members,7} {r.System,-8} {RoundsLosslessLine(r)}");
+        }
         if (Rows.Any(r => r.Error is null && r.TailCauses is not null))
         {
             sb.AppendLine(CultureInfo.InvariantCulture,
@@ -272,6 +319,7 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
         "machine_busy_percent", "cpus", "sender_cpu_percent", "receivers_cpu_percent", "proxy_cpu_percent", "rest_cpu_percent", "stolen_cpu_percent",
         "throughput_vs_native", "throughput_vs_kernel", "p99_vs_native", "p99_vs_kernel", "schedule_p99_vs_native", "interface_p99_vs_native",
         "rounds_p99_median_us", "rounds_p99_vs_native_median", "rounds_p99_vs_native_min", "rounds_p99_vs_native_max", "rounds_p99_vs_kernel_median",
+        "rounds_lossless_median", "rounds_throughput_vs_native_median", "rounds_throughput_vs_kernel_median",
     ];
 
     /// <summary>curve.csv's columns: keys of a fanout_curve point in bench.json, in this order.</summary>

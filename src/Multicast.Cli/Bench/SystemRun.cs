@@ -22,8 +22,8 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
 
     public BenchRow Measure() => Run(full: true);
 
-    /// <summary>A later --rounds round: the latency run at the fixed rate alone (no search, no sweep).</summary>
-    public BenchRow MeasureLatencyOnly() => Run(full: false);
+    /// <summary>A later --rounds round: the search (unless --search-budget 0) and the latency run at the fixed rate, no sweep.</summary>
+    public BenchRow MeasureAgain() => Run(full: false);
 
     private BenchRow Run(bool full)
     {
@@ -31,8 +31,8 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
         SetUp();
         try
         {
-            // Without a search (--search-budget 0, a later round) the latency run would be the daemons' first traffic.
-            if (full && o.SearchBudget > 0) Search(row);
+            // Without a search (--search-budget 0) the latency run would be the daemons' first traffic.
+            if (o.SearchBudget > 0) Search(row);
             else WarmUp(row);
             Latency(row);
             foreach (double rate in full ? o.SweepRatesFor(row.Members) : [])

@@ -6,7 +6,7 @@ using NUnit.Framework;
 
 namespace Multicast.Tests.Bench;
 
-/// <summary>`multicast bench --rounds N`: the latency run repeated with the systems taking turns, ratios per round.</summary>
+/// <summary>`multicast bench --rounds N`: the search and the latency run repeated with the systems taking turns, ratios per round.</summary>
 [TestFixture]
 public class BenchRoundsTests
 {
@@ -84,6 +84,50 @@ public class BenchRoundsTests
     }
 
     [Test]
+    public void Report_SetsEachRoundsLosslessRateAgainstNativesAndTheKernelsSameRound()
+    {
+        var report = new BenchReport(BenchOptions.Parse(["--members", "4", "--rounds", "3"]), new JsonObject());
+        BenchRow native = Searched(Row("native", 80), 50_000), kernel = Searched(Row("kernel", 200), 25_000), ring = Searched(Row("ring", 800), 50_000);
+        native.Rounds.AddRange([Searched(Row("native", 90), 40_000), Searched(Row("native", 70), 50_000)]);
+        kernel.Rounds.AddRange([Searched(Row("kernel", 210), 20_000), Searched(Row("kernel", 190), 25_000)]);
+        // Ring's round 2 passed no trial: "none", no ratio; its round 3 is one unlucky search that the median outvotes.
+        ring.Rounds.AddRange([Searched(Row("ring", 700), 0), Searched(Row("ring", 900), 35_000)]);
+        report.Rows.AddRange([native, kernel, ring]);
+
+        string table = report.Table();
+        Assert.That(table, Does.Contain("lossless rate over 3 rounds"), table);
+        Assert.That(table, Does.Contain("      4 native   lossless 50000 40000 50000/s, median 50000/s" + Environment.NewLine), table);
+        Assert.That(table, Does.Contain("      4 kernel   lossless 25000 20000 25000/s, median 25000/s; × native 0.50 0.50 0.50, median 0.50× (0.50–0.50×)" +
+                                        Environment.NewLine), table);
+        Assert.That(table, Does.Contain("      4 ring     lossless 50000 none 35000/s, median 42500/s; × native 1.00 - 0.70, median 0.85× (0.70–1.00×); " +
+                                        "× kernel 2.00 - 1.40, median 1.70× (1.40–2.00×)"), table);
+
+        JsonObject row = report.ToJson()["rows"]![2]!.AsObject();
+        JsonArray rounds = row["rounds"]!.AsArray();
+        Assert.That(rounds.Select(r => (double?)r!["lossless_rate"]), Is.EqualTo(new double?[] { 50_000, null, 35_000 }));
+        Assert.That(rounds.Select(r => (double?)r!["throughput_vs_kernel"]), Is.EqualTo(new double?[] { 2, null, 1.4 }));
+        Assert.That((double)row["rounds_lossless_median"]!, Is.EqualTo(42_500));
+        Assert.That((double)row["rounds_throughput_vs_native_median"]!, Is.EqualTo(0.85));
+        Assert.That((double)row["rounds_throughput_vs_kernel_median"]!, Is.EqualTo(1.7));
+        string[] csv = report.Csv().Split('\n');
+        int column = Array.IndexOf(csv[0].Split(','), "rounds_throughput_vs_kernel_median");
+        Assert.That(column, Is.GreaterThan(0), csv[0]);
+        Assert.That(csv[3].Split(',')[column], Is.EqualTo("1.7"));
+    }
+
+    [Test]
+    public void Report_WithoutASearchInTheLaterRounds_HasNoLosslessRoundsSection()
+    {
+        var report = new BenchReport(BenchOptions.Parse(["--members", "4", "--rounds", "2"]), new JsonObject());
+        BenchRow native = Searched(Row("native", 80), 50_000), ring = Searched(Row("ring", 800), 50_000);
+        native.Rounds.Add(Row("native", 90));
+        ring.Rounds.Add(Row("ring", 700));
+        report.Rows.AddRange([native, ring]);
+        Assert.That(report.Table(), Does.Not.Contain("lossless rate over"));
+        Assert.That(report.ToJson()["rows"]![1]!["rounds_throughput_vs_native_median"], Is.Null);
+    }
+
+    [Test]
     public void Report_WithOneRound_HasNoRoundsSection()
     {
         var report = new BenchReport(BenchOptions.Parse(["--members", "4"]), new JsonObject());
@@ -102,7 +146,7 @@ public class BenchRoundsTests
         try
         {
             var lines = new List<string>();
-            BenchOptions o = BenchOptions.Parse(["--quick", "--systems", "native,ring", "--search-budget", "0", "--duration", "0.5",
+            BenchOptions o = BenchOptions.Parse(["--quick", "--systems", "native,ring", "--search-budget", "1", "--duration", "0.5",
                                                  "--rounds", "2", "--keep-logs", "--out", outDir]);
             BenchReport report = BenchCommand.Execute(o, line => { lines.Add(line); TestContext.Progress.WriteLine(line); });
             report.Write(outDir, line => TestContext.Progress.WriteLine(line));
@@ -125,7 +169,13 @@ public class BenchRoundsTests
                 Assert.That(nativeP99, Is.GreaterThan(0));
                 Assert.That(ringP99, Is.GreaterThan(0));
                 Assert.That((double)ringRounds[i]!["p99_vs_native"]!, Is.EqualTo(ringP99 / nativeP99).Within(0.001), $"round {i + 1}");
+                // Every round searched the lossless rate again, and sets it against native's of the same round.
+                Assert.That((int)nativeRounds[i]!["trials"]!, Is.GreaterThan(0), $"round {i + 1}");
+                Assert.That((int)ringRounds[i]!["trials"]!, Is.GreaterThan(0), $"round {i + 1}");
+                if ((double?)ringRounds[i]!["lossless_rate"] is double ringRate && (double?)nativeRounds[i]!["lossless_rate"] is double nativeRate)
+                    Assert.That((double)ringRounds[i]!["throughput_vs_native"]!, Is.EqualTo(ringRate / nativeRate).Within(0.001), $"round {i + 1}");
             }
+            Assert.That((double?)ringRounds[0]!["lossless_rate"] ?? 0, Is.EqualTo((double)rows[1]["lossless_rate"]!), "round 1 is the table's search");
             // Round 1 is the table's own run.
             Assert.That((double)ringRounds[0]!["p99_us"]!, Is.EqualTo((double)rows[1]["p99_us"]!));
             // The later round's logs are kept beside the first's, one value per datagram of its run.
@@ -137,6 +187,13 @@ public class BenchRoundsTests
         {
             if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true);
         }
+    }
+
+    private static BenchRow Searched(BenchRow row, double lossless)
+    {
+        row.Trials = 5;
+        row.LosslessRate = lossless;
+        return row;
     }
 
     private static BenchRow Row(string system, double p99) =>
