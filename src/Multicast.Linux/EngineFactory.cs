@@ -22,8 +22,9 @@ public static class EngineFactory
     /// The other engines do not switch: the daemon runs their thread at the boost value throughout.</param>
     /// <param name="captureBytes">The capture queue (--rx-buffer): the RX ring's memory, the capture socket's receive
     /// buffer or libpcap's buffer; null = each engine's default (8 MiB, 8 MiB, 32 MiB).</param>
+    /// <param name="standbyMicros">The ring engine's standby period (--standby; 0 = off); null = <see cref="StandbyLoop.DefaultPeriodMicros"/>.</param>
     public static IServerEngine CreateServer(string? engine, string interfaceName, ServerForwarder forwarder, ILogger logger,
-        IdleStrategy? idle = null, DataPlanePriority? priority = null, int? captureBytes = null) =>
+        IdleStrategy? idle = null, DataPlanePriority? priority = null, int? captureBytes = null, int? standbyMicros = null) =>
         (engine ?? DefaultEngine) switch
         {
             EngineNames.Pcap when OperatingSystem.IsWindows() => PcapEngines.CreateWindowsServer(interfaceName, forwarder, logger, captureBytes),
@@ -31,7 +32,7 @@ public static class EngineFactory
                 nic => LinuxNextHops(nic, logger), _ => new RawSocketTxSlots(capacity: 128), captureBytes),
             EngineNames.Socket => new SocketServerEngine(interfaceName, forwarder, logger, captureBytes),
             EngineNames.Ring => RingOrFallback<IServerEngine>(engine is null, interfaceName, logger,
-                () => new RingServerEngine(interfaceName, forwarder, logger, ServerRingOptions(idle, priority, captureBytes)),
+                () => new RingServerEngine(interfaceName, forwarder, logger, ServerRingOptions(idle, priority, captureBytes, standbyMicros)),
                 () => new SocketServerEngine(interfaceName, forwarder, logger, captureBytes)),
             _ => throw new ArgumentException($"unknown engine '{engine}' (expected one of: {string.Join(", ", ServerEngines)})"),
         };
@@ -48,8 +49,8 @@ public static class EngineFactory
             _ => throw new ArgumentException($"unknown engine '{engine}' (expected one of: {string.Join(", ", ServerEngines)})"),
         };
 
-    internal static RxRingOptions ServerRingOptions(IdleStrategy? idle, DataPlanePriority? priority = null, int? captureBytes = null) =>
-        RingOptions(idle ?? IdleStrategy.ServerDefault, priority, captureBytes);
+    internal static RxRingOptions ServerRingOptions(IdleStrategy? idle, DataPlanePriority? priority = null, int? captureBytes = null, int? standbyMicros = null) =>
+        RingOptions(idle ?? IdleStrategy.ServerDefault, priority, captureBytes) with { StandbyMicros = standbyMicros ?? StandbyLoop.DefaultPeriodMicros };
 
     private static RxRingOptions RingOptions(IdleStrategy? idle, DataPlanePriority? priority, int? captureBytes) =>
         RxRingOptions.Default with

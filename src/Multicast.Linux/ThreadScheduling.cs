@@ -47,6 +47,23 @@ public static partial class ThreadScheduling
         return cpus;
     }
 
+    [LibraryImport("libc")]
+    private static partial int prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
+
+    private const int PR_SET_TIMERSLACK = 29;
+
+    /// <summary>How late the kernel may end the calling thread's sleeps, in ns (default 50 µs); errno-free best effort.</summary>
+    public static void SetCurrentThreadTimerSlack(ulong nanoseconds) => prctl(PR_SET_TIMERSLACK, (nuint)nanoseconds, 0, 0, 0);
+
+    [LibraryImport("libc")]
+    private static partial int clock_nanosleep(int clock, int flags, in Sockets.Timespec request, IntPtr remain);
+
+    private const int CLOCK_MONOTONIC = 1;
+
+    /// <summary>Sleeps about <paramref name="micros"/> µs (a signal may end it early): Thread.Sleep counts in ms.</summary>
+    public static void Nap(int micros) =>
+        clock_nanosleep(CLOCK_MONOTONIC, 0, new Sockets.Timespec { Seconds = micros / 1_000_000, Nanoseconds = micros % 1_000_000 * 1000L }, IntPtr.Zero);
+
     /// <summary>
     /// Pins the calling thread (only it: threads it starts later inherit the mask, so call this on the data-plane
     /// thread right before its loop) to <paramref name="cpus"/>; returns the errno on failure, else 0.

@@ -19,7 +19,7 @@ public static class ServerAdmin
         multis_admin -L -m {multi_ip}
         multis_admin -S
         multis_admin -H
-        multis_admin -R [--interface IF] [--engine ring|socket|pcap] [--idle adaptive|spin|yield|park[:MICROS]] [--nice N|BASE:BOOST] [--cpu LIST] [--rx-buffer SIZE]
+        multis_admin -R [--interface IF] [--engine ring|socket|pcap] [--idle adaptive|spin|yield|park[:MICROS]] [--nice N|BASE:BOOST] [--cpu LIST] [--rx-buffer SIZE] [--standby MICROS|off]
         Options:
         -A/--add add multicast group
         -D/--delete del multicast group

@@ -22,7 +22,7 @@ public static class BenchCommand
     public const string Usage =
         "multicast bench [--members 4,32] [--engines ring,ring-raw,socket,pcap] [--systems native,kernel,ENGINES]\n" +
         "                [--rate R=20000] [--sweep R,R,...] [--rounds N=1] [--duration S=5] [--size 100] [--trial S=1] [--search-budget S=15] [--max-rate R=2000000]\n" +
-        "                [--max-queue-ms MS] [--idle adaptive|spin|yield|park[:MICROS]] [--nice N|BASE:BOOST] [--rx-buffer SIZE]\n" +
+        "                [--max-queue-ms MS] [--idle adaptive|spin|yield|park[:MICROS]] [--nice N|BASE:BOOST] [--rx-buffer SIZE] [--standby MICROS|off]\n" +
         "                [--cpu LIST] [--sender-cpu LIST] [--curve N,N,...|none]\n" +
         "                [--out DIR=bench-results] [--keep-logs] [--quick] [--verbose]\n" +
         "  --rate: fixed rate (datagrams/s) of the latency and CPU measurement, which lasts --duration seconds; it\n" +
@@ -36,7 +36,8 @@ public static class BenchCommand
         "  lasting --trial seconds, within --search-budget seconds per system; --max-queue-ms also fails a trial with\n" +
         "  more than MS ms of it still queued when the sender finished (a rate a deep queue absorbed, not delivered).\n" +
         "  An engine's clients restore whole datagrams in the kernel (multic's default, --delivery nft); ENGINE-raw\n" +
-        "  restores them in user space. --idle, --nice, --rx-buffer and --cpu are handed to every daemon (see\n" +
+        "  restores them in user space. --idle, --nice, --rx-buffer and --cpu are handed to every daemon, --standby to\n" +
+        "  every server (see\n" +
         "  multis_admin -R); --sender-cpu pins the sending application's thread (tool send --cpu).\n" +
         "  --curve measures each engine's server alone at these group sizes (default 4,32,256,1024 in a full run, none\n" +
         "  with --systems): members are addresses on one sink host, every copy is counted there, and every size gets\n" +
@@ -171,6 +172,8 @@ public sealed record BenchOptions
     public string? Idle { get; init; }
     /// <summary>The daemons' data-plane nice values (their --nice); null = their default.</summary>
     public DataPlanePriority? Nice { get; init; }
+    /// <summary>The servers' standby period (their --standby), as given; null = the default.</summary>
+    public string? Standby { get; init; }
     /// <summary>The daemons' capture queue (their --rx-buffer), as given; null = each engine's default.</summary>
     public string? RxBuffer { get; init; }
     /// <summary>The daemons' data-plane CPUs (their --cpu), and the sender's (tool send --cpu), as given; null = not pinned.</summary>
@@ -197,6 +200,9 @@ public sealed record BenchOptions
          .. Nice is { } nice ? new[] { "--nice", nice.ToString() } : [],
          .. RxBuffer is null ? [] : new[] { "--rx-buffer", RxBuffer },
          .. Cpus is null ? [] : new[] { "--cpu", Cpus }];
+
+    /// <summary>What every server is started with: the daemons' arguments and the server's own.</summary>
+    public string[] ServerArgs() => [.. DaemonArgs(), .. Standby is null ? [] : new[] { "--standby", Standby }];
 
     public IEnumerable<string> Systems => SystemsOverride ?? ["native", "kernel", .. Engines];
 
@@ -250,6 +256,7 @@ public sealed record BenchOptions
             Nice = a.String("nice") is string nice ? DaemonOptions.ParseNice(nice) : null,
             Cpus = Checked(a.String("cpu"), v => DaemonOptions.ParseCpus(v, "--cpu")),
             SenderCpus = Checked(a.String("sender-cpu"), v => DaemonOptions.ParseCpus(v, "--sender-cpu")),
+            Standby = Checked(a.String("standby"), v => DaemonOptions.ParseStandby(v)),
             RxBuffer = Checked(a.String("rx-buffer"), v => DaemonOptions.ParseSize("--rx-buffer", v, DaemonOptions.MinCaptureBytes, DaemonOptions.MaxCaptureBytes)),
             CurveOverride = a.String("curve") == "none" ? [] : a.Longs("curve", 1, ServerConfig.DefaultMaxMembers)?.Select(m => (int)m).ToArray() ?? d.CurveOverride,
             OutDir = a.String("out") ?? d.OutDir,

@@ -53,6 +53,7 @@ public sealed class BenchReport(BenchOptions options, JsonObject machine)
                 ["latency_rate"] = Options.LatencyRate, ["duration_s"] = Options.Duration, ["size"] = Options.Size,
                 ["trial_s"] = Options.TrialSeconds, ["rounds"] = Options.Rounds, ["sweep_rates"] = new JsonArray(Options.SweepRates.Select(r => (JsonNode)r).ToArray()), ["search_budget_s"] = Options.SearchBudget, ["max_queue_ms"] = Options.MaxQueueMs, ["idle"] = Options.Idle ?? "daemon defaults (server adaptive, clients park)", ["nice"] = Options.Nice?.ToString() ?? "daemon defaults (ring: 0, -10 while a backlog drains; socket and pcap: -10)",
                 ["rx_buffer"] = Options.RxBuffer ?? "daemon defaults (ring 8M, socket 8M, pcap 32M)",
+                ["standby"] = Options.Standby ?? "server default (ring: 150 µs)",
                 ["cpu"] = Options.Cpus, ["sender_cpu"] = Options.SenderCpus, ["quick"] = Options.Quick,
                 ["loss_limit_percent"] = 0.1,
             },

@@ -55,7 +55,7 @@ public sealed class FanoutCurve(BenchOptions o, Action<string> say)
         double rate = o.CurveCopyRate / members.Length;
         var point = new CurvePoint { Engine = engine, Members = members.Length, Rate = Math.Round(rate, 1) };
         LabDaemon server = lab.StartServer(lab.Source, engine,
-            LabConfig.Server(BenchCommand.Group, BenchCommand.Port, 0, members), null, o.DaemonArgs());
+            LabConfig.Server(BenchCommand.Group, BenchCommand.Port, 0, members), null, o.ServerArgs());
         JsonObject? statsBefore = null, statsAfter = null;
         try
         {

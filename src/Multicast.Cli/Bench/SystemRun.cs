@@ -73,7 +73,7 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
                 try
                 {
                     _daemons.Add(lab.StartServer(lab.Source, engine,
-                        LabConfig.Server(BenchCommand.Group, BenchCommand.Port, 0, lab.Members.Select(m => m.Address)), null, extra));
+                        LabConfig.Server(BenchCommand.Group, BenchCommand.Port, 0, lab.Members.Select(m => m.Address)), null, o.ServerArgs()));
                     foreach (LabHost m in lab.Members)
                         _daemons.Add(lab.StartClient(m, engine,
                             LabConfig.Client(lab.Source.Address, BenchCommand.Port, BenchCommand.Group, BenchCommand.Port), null, clientExtra));

@@ -22,6 +22,7 @@ public static class ClientDaemon
 
     public static int Run(DaemonOptions options)
     {
+        if (options.StandbyMicros is not null) throw new UsageException("--standby is a server option (multis_admin -R)");
         options.CheckHost();
         ClientForwarder forwarder = null!;
         KernelDelivery? kernel = null;

@@ -13,9 +13,14 @@ namespace Multicast.Cli.Daemon;
 /// <param name="Cpus">The CPUs the data-plane thread is pinned to (--cpu LIST); null = not pinned.</param>
 /// <param name="CaptureBytes">The capture queue's size (--rx-buffer SIZE): the ring engine's RX ring, the socket
 /// engine's receive buffer, libpcap's buffer; null = the engine's default (8 MiB, 8 MiB, 32 MiB).</param>
+/// <param name="StandbyMicros">Server, ring engine: the standby thread's period (--standby MICROS, or off = 0); null =
+/// the default, 150 µs.</param>
 public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrategy? Idle = null, string? Delivery = null, DataPlanePriority? Nice = null,
-    DataPlaneCpus? Cpus = null, int? CaptureBytes = null)
+    DataPlaneCpus? Cpus = null, int? CaptureBytes = null, int? StandbyMicros = null)
 {
+    public const int MinStandbyMicros = 50;
+    public const int MaxStandbyMicros = 100_000;
+
     public const int MinCaptureBytes = 64 << 10;
     public const int MaxCaptureBytes = 1 << 30;
 
@@ -27,7 +32,7 @@ public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrate
         arg.StartsWith("--interface", StringComparison.Ordinal) || arg.StartsWith("--engine", StringComparison.Ordinal) ||
         arg.StartsWith("--idle", StringComparison.Ordinal) || arg.StartsWith("--delivery", StringComparison.Ordinal) ||
         arg.StartsWith("--nice", StringComparison.Ordinal) || arg.StartsWith("--cpu", StringComparison.Ordinal) ||
-        arg.StartsWith("--rx-buffer", StringComparison.Ordinal);
+        arg.StartsWith("--rx-buffer", StringComparison.Ordinal) || arg.StartsWith("--standby", StringComparison.Ordinal);
 
     /// <summary>Parses the daemon options that follow -R; anything else is a usage error.</summary>
     public static DaemonOptions Parse(IEnumerable<string> args)
@@ -39,6 +44,7 @@ public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrate
         string? nice = null;
         string? cpus = null;
         string? rxBuffer = null;
+        string? standby = null;
         using IEnumerator<string> e = args.GetEnumerator();
         while (e.MoveNext())
         {
@@ -54,6 +60,7 @@ public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrate
                 case "--nice": nice = Value(a); break;
                 case "--cpu": cpus = Value(a); break;
                 case "--rx-buffer": rxBuffer = Value(a); break;
+                case "--standby": standby = Value(a); break;
                 default:
                     if (a.StartsWith("--interface=")) iface = a["--interface=".Length..];
                     else if (a.StartsWith("--engine=")) engine = a["--engine=".Length..];
@@ -62,7 +69,8 @@ public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrate
                     else if (a.StartsWith("--nice=")) nice = a["--nice=".Length..];
                     else if (a.StartsWith("--cpu=")) cpus = a["--cpu=".Length..];
                     else if (a.StartsWith("--rx-buffer=")) rxBuffer = a["--rx-buffer=".Length..];
-                    else throw new UsageException($"unknown option {a} for -R (accepted: --interface IF, --engine ring|socket|pcap, --idle adaptive|spin|yield|park[:MICROS], --delivery nft|raw, --nice N|BASE:BOOST, --cpu LIST, --rx-buffer SIZE)");
+                    else if (a.StartsWith("--standby=")) standby = a["--standby=".Length..];
+                    else throw new UsageException($"unknown option {a} for -R (accepted: --interface IF, --engine ring|socket|pcap, --idle adaptive|spin|yield|park[:MICROS], --delivery nft|raw, --nice N|BASE:BOOST, --cpu LIST, --rx-buffer SIZE, --standby MICROS|off)");
                     break;
             }
         }
@@ -71,7 +79,18 @@ public sealed record DaemonOptions(string? Interface, string? Engine, IdleStrate
         if (delivery is not (null or "nft" or "raw"))
             throw new UsageException($"unknown delivery '{delivery}' (expected nft or raw)");
         return new DaemonOptions(iface, engine, idle is null ? null : ParseIdle(idle), delivery, nice is null ? null : ParseNice(nice),
-            cpus is null ? null : ParseCpus(cpus), rxBuffer is null ? null : ParseSize("--rx-buffer", rxBuffer, MinCaptureBytes, MaxCaptureBytes));
+            cpus is null ? null : ParseCpus(cpus), rxBuffer is null ? null : ParseSize("--rx-buffer", rxBuffer, MinCaptureBytes, MaxCaptureBytes),
+            standby is null ? null : ParseStandby(standby));
+    }
+
+    /// <summary>--standby's value: "off" (0) or a period in µs from 50 to 100,000; also what `multicast bench --standby` checks.</summary>
+    public static int ParseStandby(string text)
+    {
+        if (text == "off") return 0;
+        if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int micros) &&
+            micros is >= MinStandbyMicros and <= MaxStandbyMicros)
+            return micros;
+        throw new UsageException($"option --standby: '{text}' is neither off nor a period from {MinStandbyMicros} to {MaxStandbyMicros} µs");
     }
 
     /// <summary>"65536", "512K", "8M", "1G" (binary units), within [min, max].</summary>

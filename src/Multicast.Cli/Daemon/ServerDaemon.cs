@@ -30,7 +30,7 @@ public static class ServerDaemon
                 ? Multicast.Pcap.PcapDevices.DefaultWindowsInterface() : InterfaceLookup.DefaultInterface());
             var table = new FanoutTable(config, null);
             forwarder.Publish(table);
-            using IServerEngine engine = running = EngineFactory.CreateServer(options.Engine, iface, forwarder, log, options.Idle, options.Nice, options.CaptureBytes);
+            using IServerEngine engine = running = EngineFactory.CreateServer(options.Engine, iface, forwarder, log, options.Idle, options.Nice, options.CaptureBytes, options.StandbyMicros);
             engine.Apply(table);
             runtime.WatchInterface(iface);
             WarnAboutMembers(table, iface, log);
@@ -100,6 +100,7 @@ public static class ServerDaemon
         w.WriteNumber("capture_drops"u8, engine?.CaptureDrops ?? 0);
         w.WriteNumber("priority_boosts"u8, engine?.PriorityBoosts ?? 0);
         w.WriteNumber("tx_full_waits"u8, engine?.TxFullWaits ?? 0);
+        w.WriteNumber("standby_takeovers"u8, engine?.StandbyTakeovers ?? 0);
         w.WriteEndObject();
         Span<char> ip = stackalloc char[IpAddressV4.MaxFormattedLength];
         w.WriteStartArray("groups"u8);

@@ -31,6 +31,12 @@ public interface IServerEngine : IDisposable
     /// </summary>
     long TxFullWaits => 0;
 
+    /// <summary>
+    /// Times the engine's standby thread found the data-plane thread held up (its CPU taken) with datagrams waiting,
+    /// and forwarded them itself (ring engine). Safe to call from any thread.
+    /// </summary>
+    long StandbyTakeovers => 0;
+
     /// <summary>From capture to the transmit call, per datagram, for engines that get a capture timestamp from the kernel; else null.</summary>
     DataPlane.HopLatency? HopLatency => null;
 }

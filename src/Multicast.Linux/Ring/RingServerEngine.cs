@@ -26,6 +26,9 @@ public sealed class RingServerEngine : IServerEngine
     private readonly NextHopCache _resolver;
     private readonly object _applyLock = new();
     private BacklogBoost _boost;
+    private readonly RingBaton _baton = new();
+    // Read here, on the daemon's main thread before it becomes the (possibly pinned) data-plane thread.
+    private readonly IReadOnlyList<int> _processCpus = ThreadScheduling.AllowedCpus();
 
     public RingServerEngine(string interfaceName, ServerForwarder forwarder, ILogger logger)
         : this(interfaceName, forwarder, logger, RxRingOptions.Default) { }
@@ -56,7 +59,8 @@ public sealed class RingServerEngine : IServerEngine
         }
         Slots = new TxRingSlots(_tx, _resolver, Interface.Mac, _slowPath);
         _resolver.Watch(AllMembers(forwarder.Table));
-        _logger.LogInformation("{Interface}: ring engine, idle {Idle}, nice {Priority}", interfaceName, options.Idle, DataPlanePriority.Describe(options.Priority));
+        _logger.LogInformation("{Interface}: ring engine, idle {Idle}, nice {Priority}, standby {Standby}", interfaceName, options.Idle,
+            DataPlanePriority.Describe(options.Priority), options.StandbyMicros > 0 ? $"{options.StandbyMicros} µs" : "off");
         if (_tx.QdiscBypassStatus < 0)
             _logger.LogInformation("{Interface}: PACKET_QDISC_BYPASS refused (errno {Errno}); copies go through the qdisc",
                 interfaceName, -_tx.QdiscBypassStatus);
@@ -70,6 +74,7 @@ public sealed class RingServerEngine : IServerEngine
     public long PriorityBoosts => Volatile.Read(ref _boost.Boosts);
 
     public long TxFullWaits => Volatile.Read(ref Slots.FullRingWaits);
+    public long StandbyTakeovers => Volatile.Read(ref _baton.Takeovers);
     public long CaptureBufferBytes => _rx.Bytes;
     public HopLatency HopLatency { get; } = new(RxLoop.BatchSize);
     public InterfaceInfo Interface { get; }
@@ -93,8 +98,40 @@ public sealed class RingServerEngine : IServerEngine
     public void Run(CancellationToken stop)
     {
         var handler = new Handler(_forwarder, Slots, HopLatency);
-        RxLoop.Run(_rx, ref handler, _options, ref _boost, _logger, stop);
+        if (_options.StandbyMicros <= 0)
+        {
+            RxLoop.Run(_rx, ref handler, _options, ref _boost, _logger, stop);
+            Slots.Flush();
+            return;
+        }
+        using var bothStop = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        Exception? standbyFailure = null;
+        // Started here, on the data-plane thread: it inherits that thread's CPUs and nice value, and sets its own.
+        var standby = new Thread(() =>
+        {
+            try
+            {
+                var h = new Handler(_forwarder, Slots, HopLatency);
+                StandbyLoop.Run(_rx, ref h, _baton, _options.StandbyMicros, _processCpus, _options.Priority, _logger, bothStop.Token);
+            }
+            catch (Exception e)
+            {
+                standbyFailure = e;
+                bothStop.Cancel();
+            }
+        }) { IsBackground = true, Name = "ring standby" };
+        standby.Start();
+        try
+        {
+            RxLoop.Run(_rx, ref handler, _options, ref _boost, _logger, bothStop.Token, _baton);
+        }
+        finally
+        {
+            bothStop.Cancel();
+            standby.Join();
+        }
         Slots.Flush();
+        if (standbyFailure is not null) throw new InvalidOperationException($"the standby thread failed: {standbyFailure.Message}", standbyFailure);
     }
 
     private static HashSet<uint> AllMembers(FanoutTable table)

@@ -21,7 +21,9 @@ internal static class RxLoop
     public const int BatchSize = 64;
 
     /// <param name="boost">The engine's boost state, built from its options' Priority (its counter is read by the stats thread).</param>
-    public static void Run<THandler>(RxRing rx, ref THandler handler, RxRingOptions options, ref BacklogBoost boost, ILogger logger, CancellationToken stop)
+    /// <param name="baton">Shared with a standby thread (see StandbyLoop): held for each walk and its batch; null = no standby.</param>
+    public static void Run<THandler>(RxRing rx, ref THandler handler, RxRingOptions options, ref BacklogBoost boost, ILogger logger, CancellationToken stop,
+        RingBaton? baton = null)
         where THandler : struct, IFrameHandler
     {
         Span<RingFrame> frames = stackalloc RingFrame[BatchSize];
@@ -29,14 +31,21 @@ internal static class RxLoop
         bool switching = boost.Switches && SetNice(boost.Base, logger);
         while (!stop.IsCancellationRequested)
         {
+            if (baton is not null)
+            {
+                Volatile.Write(ref baton.Beats, baton.Beats + 1);
+                // The standby is draining: it has the rings until the backlog is gone.
+                if (!baton.TryTake()) { Thread.Yield(); continue; }
+            }
             int n = rx.Walk(frames);
             if (switching && boost.OnWalk(n) is int raised) switching = SetNice(raised, logger);
             if (n == 0)
             {
+                baton?.Release();
                 if (!backoff.ShouldPark()) continue;
                 if (switching && boost.OnPark() is int lowered) switching = SetNice(lowered, logger);
                 int r = rx.Wait(options.PollTimeoutMs);
-                if (r == 0) handler.Idle();
+                if (r == 0) Idle(ref handler, baton);
                 else if (r < 0) logger.LogWarning("{Error}", ShimException.FromResult(r, "RX wait").Message);
                 continue;
             }
@@ -44,7 +53,21 @@ internal static class RxLoop
             for (int i = 0; i < n; i++) handler.OnFrame(in frames[i]);
             rx.Release();
             handler.EndBatch();
+            if (baton is not null)
+            {
+                baton.Batches++;
+                baton.Release();
+            }
         }
+    }
+
+    /// <summary>A quiet poll timeout: retries what a failed kick left queued, unless the standby holds the rings.</summary>
+    private static void Idle<THandler>(ref THandler handler, RingBaton? baton) where THandler : struct, IFrameHandler
+    {
+        if (baton is null) { handler.Idle(); return; }
+        if (!baton.TryTake()) return;
+        handler.Idle();
+        baton.Release();
     }
 
     /// <summary>Applies a nice value to the calling thread; a refusal (no CAP_SYS_NICE) ends switching, said once.</summary>

@@ -30,6 +30,13 @@ public sealed record RxRingOptions
     /// </summary>
     public DataPlanePriority? Priority { get; init; }
 
+    /// <summary>
+    /// Server only: the standby thread's period in µs (see StandbyLoop), which drains the RX ring when the data-plane
+    /// thread has not come round its loop for that long; 0 = no standby. EngineFactory gives the server
+    /// <see cref="StandbyLoop.DefaultPeriodMicros"/>.
+    /// </summary>
+    public int StandbyMicros { get; init; }
+
     /// <summary>How long one park lasts, so Run notices cancellation promptly.</summary>
     public int PollTimeoutMs { get; init; } = 150;
 

@@ -60,8 +60,10 @@ public class DataPlaneNiceTests
         try
         {
             Assert.That(() => E2e.ServerLog(byDefault), Does.Contain("nice 0, -10 while a backlog drains").After(5000, 50));
-            // The daemon starts the thread at the boost; the ring loop drops it to the base before the first walk.
+            // The daemon starts the thread at the boost; the ring loop drops it to the base before the first walk. Its
+            // standby stays at the boost: it must get a CPU the moment it wakes (see StandbyLoop).
             Assert.That(() => ThreadNices(byDefault.Process.Id), Does.Not.Contain(-10).After(5000, 50));
+            Assert.That(ThreadNices(byDefault.Process.Id, StandbyThread), Is.EqualTo(new[] { -10 }));
             Assert.That(byDefault.Counter("priority_boosts"), Is.Zero, "no traffic, no backlog");
 
             // An unpaced sender outruns the fan-out, so a burst leaves a backlog in the ring; a machine fast enough to
@@ -95,8 +97,13 @@ public class DataPlaneNiceTests
 
     private const int BurstCount = 20000;
 
-    /// <summary>Each thread's nice value: field 19 of /proc/PID/task/TID/stat, counted after the command name.</summary>
-    private static List<int> ThreadNices(int pid)
+    private const string StandbyThread = "ring standby";
+
+    /// <summary>
+    /// The nice value of each thread but the ring server's standby, or of the thread named <paramref name="only"/>:
+    /// field 19 of /proc/PID/task/TID/stat, counted after the command name.
+    /// </summary>
+    private static List<int> ThreadNices(int pid, string? only = null)
     {
         var nices = new List<int>();
         foreach (string task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
@@ -104,6 +111,8 @@ public class DataPlaneNiceTests
             try
             {
                 string stat = File.ReadAllText(Path.Combine(task, "stat"));
+                string name = stat[(stat.IndexOf('(') + 1)..stat.LastIndexOf(')')];
+                if (only is null ? name == StandbyThread : name != only) continue;
                 string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
                 nices.Add(int.Parse(fields[16]));
             }
