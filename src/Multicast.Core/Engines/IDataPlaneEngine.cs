@@ -32,8 +32,8 @@ public interface IServerEngine : IDisposable
     long TxFullWaits => 0;
 
     /// <summary>
-    /// Times the engine's standby thread found the data-plane thread held up (its CPU taken) with datagrams waiting,
-    /// and forwarded them itself (ring engine). Safe to call from any thread.
+    /// Times the engine's standby thread found datagrams waiting while the data-plane thread had not come round its loop
+    /// (its CPU taken, or its wake-up still under way), and forwarded them itself (ring engine). Safe to call from any thread.
     /// </summary>
     long StandbyTakeovers => 0;
 

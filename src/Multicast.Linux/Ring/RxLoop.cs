@@ -44,7 +44,9 @@ internal static class RxLoop
                 baton?.Release();
                 if (!backoff.ShouldPark()) continue;
                 if (switching && boost.OnPark() is int lowered) switching = SetNice(lowered, logger);
+                if (baton is not null) Volatile.Write(ref baton.Parked, 1);
                 int r = rx.Wait(options.PollTimeoutMs);
+                if (baton is not null) Volatile.Write(ref baton.Parked, 0);
                 if (r == 0) Idle(ref handler, baton);
                 else if (r < 0) logger.LogWarning("{Error}", ShimException.FromResult(r, "RX wait").Message);
                 continue;
