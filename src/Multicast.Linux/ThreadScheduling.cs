@@ -58,11 +58,15 @@ public static partial class ThreadScheduling
     [LibraryImport("libc")]
     private static partial int clock_nanosleep(int clock, int flags, in Sockets.Timespec request, IntPtr remain);
 
-    private const int CLOCK_MONOTONIC = 1;
+    private const int CLOCK_MONOTONIC = 1, TIMER_ABSTIME = 1;
 
     /// <summary>Sleeps about <paramref name="micros"/> µs (a signal may end it early): Thread.Sleep counts in ms.</summary>
     public static void Nap(int micros) =>
         clock_nanosleep(CLOCK_MONOTONIC, 0, new Sockets.Timespec { Seconds = micros / 1_000_000, Nanoseconds = micros % 1_000_000 * 1000L }, IntPtr.Zero);
+
+    /// <summary>Sleeps until CLOCK_MONOTONIC reads <paramref name="monotonicNs"/> (a signal may end it early).</summary>
+    public static void NapUntil(long monotonicNs) =>
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, new Sockets.Timespec { Seconds = monotonicNs / 1_000_000_000, Nanoseconds = monotonicNs % 1_000_000_000 }, IntPtr.Zero);
 
     /// <summary>
     /// Pins the calling thread (only it: threads it starts later inherit the mask, so call this on the data-plane

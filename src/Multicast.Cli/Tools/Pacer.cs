@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
+using Multicast.Linux;
 
 namespace Multicast.Cli.Tools;
 
@@ -9,22 +9,10 @@ namespace Multicast.Cli.Tools;
 /// Stopwatch there) with an absolute deadline and 1 ns timer slack, so a 50 µs gap costs a wake-up, not 50 µs of CPU.
 /// Gaps too short to sleep through are spun; a sender that fell behind sends at once and catches up in a burst.
 /// </summary>
-internal static partial class Pacer
+internal static class Pacer
 {
-    private const int ClockMonotonic = 1;
-    private const int TimerAbsolute = 1;
-    private const int PrSetTimerSlack = 29;
     // Below this a sleep's wake-up (a few µs of scheduler work) would overshoot: spin instead.
     private static readonly long SpinBelow = Stopwatch.Frequency / 200_000; // 5 µs
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct Timespec { public long Seconds; public long Nanoseconds; }
-
-    [LibraryImport("libc", EntryPoint = "clock_nanosleep")]
-    private static partial int ClockNanosleep(int clock, int flags, in Timespec request, IntPtr remain);
-
-    [LibraryImport("libc", EntryPoint = "prctl")]
-    private static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
 
     // Stopwatch is CLOCK_MONOTONIC in nanoseconds on Linux; anything else falls back to the portable wait.
     private static readonly bool Precise = OperatingSystem.IsLinux() && Stopwatch.Frequency == 1_000_000_000;
@@ -32,7 +20,7 @@ internal static partial class Pacer
     /// <summary>Call once on the sending thread: the default 50 µs timer slack would make every sleep late.</summary>
     public static void Prepare()
     {
-        if (Precise) Prctl(PrSetTimerSlack, 1, 0, 0, 0);
+        if (Precise) ThreadScheduling.SetCurrentThreadTimerSlack(1);
     }
 
     public static void WaitUntil(long dueTimestamp)
@@ -44,8 +32,7 @@ internal static partial class Pacer
             if (ahead < SpinBelow) { Thread.SpinWait(20); continue; }
             if (Precise)
             {
-                var ts = new Timespec { Seconds = dueTimestamp / 1_000_000_000, Nanoseconds = dueTimestamp % 1_000_000_000 };
-                ClockNanosleep(ClockMonotonic, TimerAbsolute, in ts, IntPtr.Zero); // EINTR: the loop checks again
+                ThreadScheduling.NapUntil(dueTimestamp); // EINTR: the loop checks again
                 continue;
             }
             // Thread.Sleep(1) overshoots by up to ~1.1 ms, so only sleep when further away than that.
