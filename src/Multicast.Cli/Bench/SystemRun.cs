@@ -20,12 +20,12 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
     private readonly List<LabDaemon> _daemons = new();
     private ulong _nextSeq;
 
-    public BenchRow Measure() => Run(full: true);
+    public BenchRow Measure() => Run(withSweep: true);
 
     /// <summary>A later --rounds round: the search (unless --search-budget 0) and the latency run at the fixed rate, no sweep.</summary>
-    public BenchRow MeasureAgain() => Run(full: false);
+    public BenchRow MeasureAgain() => Run(withSweep: false);
 
-    private BenchRow Run(bool full)
+    private BenchRow Run(bool withSweep)
     {
         var row = new BenchRow { System = system, Members = lab.Members.Count, LatencyRate = o.LatencyRateFor(lab.Members.Count) };
         SetUp();
@@ -35,7 +35,7 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
             if (o.SearchBudget > 0) Search(row);
             else WarmUp(row);
             Latency(row);
-            foreach (double rate in full ? o.SweepRatesFor(row.Members) : [])
+            foreach (double rate in withSweep ? o.SweepRatesFor(row.Members) : [])
             {
                 var point = new BenchRow { System = system, Members = row.Members, LatencyRate = rate };
                 Latency(point, sweep: true);

@@ -52,15 +52,21 @@ internal static class RxLoop
                 continue;
             }
             backoff.OnWork();
-            for (int i = 0; i < n; i++) handler.OnFrame(in frames[i]);
-            rx.Release();
-            handler.EndBatch();
+            Forward(rx, ref handler, frames[..n]);
             if (baton is not null)
             {
                 baton.Batches++;
                 baton.Release();
             }
         }
+    }
+
+    /// <summary>Hands a walk's frames to the handler, gives them back to the kernel, then transmits what they produced.</summary>
+    internal static void Forward<THandler>(RxRing rx, ref THandler handler, ReadOnlySpan<RingFrame> frames) where THandler : struct, IFrameHandler
+    {
+        foreach (ref readonly RingFrame frame in frames) handler.OnFrame(in frame);
+        rx.Release();
+        handler.EndBatch();
     }
 
     /// <summary>A quiet poll timeout: retries what a failed kick left queued, unless the standby holds the rings.</summary>
@@ -73,11 +79,11 @@ internal static class RxLoop
     }
 
     /// <summary>Applies a nice value to the calling thread; a refusal (no CAP_SYS_NICE) ends switching, said once.</summary>
-    private static bool SetNice(int nice, ILogger logger)
+    internal static bool SetNice(int nice, ILogger logger, string thread = "data-plane")
     {
         int errno = ThreadScheduling.SetCurrentThreadNice(nice);
         if (errno == 0) return true;
-        logger.LogWarning("cannot set the data-plane thread's nice value to {Nice} (errno {Errno}); it stays where it is", nice, errno);
+        logger.LogWarning("cannot set the {Thread} thread's nice value to {Nice} (errno {Errno}); it stays where it is", thread, nice, errno);
         return false;
     }
 }

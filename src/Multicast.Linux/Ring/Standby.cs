@@ -71,8 +71,7 @@ internal static class StandbyLoop
         bool pinned = AvoidTheDataPlanesCpus(processCpus, logger);
         // It must get a CPU the moment its nap ends, or it cannot stand in for a thread that cannot. Napping at the base
         // and boosting only to drain was measured: its takeovers then waited for the CPU too (p99 no better than none).
-        if (priority is { } p && ThreadScheduling.SetCurrentThreadNice(p.Boost) is int errno and not 0)
-            logger.LogWarning("cannot set the standby thread's nice value to {Nice} (errno {Errno}); it stays where it is", p.Boost, errno);
+        if (priority is { } p) RxLoop.SetNice(p.Boost, logger, "standby");
         long seenBeat = -1, seenBatches = -1, lastBatchMs = 0;
         while (!stop.IsCancellationRequested)
         {
@@ -122,9 +121,7 @@ internal static class StandbyLoop
         {
             int n = rx.Walk(frames);
             if (n == 0) return total;
-            for (int i = 0; i < n; i++) handler.OnFrame(in frames[i]);
-            rx.Release();
-            handler.EndBatch();
+            RxLoop.Forward(rx, ref handler, frames[..n]);
             total += n;
         }
     }
