@@ -2,7 +2,7 @@
  * rxlat: capture latency of an mcshim RX ring, for choosing TPACKET_V2 vs V3.
  * A sender thread sends timestamped UDP multicast out of <ifname> at <pps>; the ring captures the outgoing frames
  * (as the server engine does) and the delay from sendto to user space is reported as percentiles.
- * Build: gcc -O2 -pthread -o rxlat native/tools/rxlat.c native/mcshim.c -Inative
+ * Build: gcc -O2 -pthread -o rxlat native/tools/rxlat.c native/*.c -Inative
  * Run:   rxlat <ifname> <2|3> <block_size> <block_count> <frame_size> <tov_ms> <pps> <count>
  */
 #define _GNU_SOURCE

@@ -5,8 +5,9 @@ using Multicast.Core.Filters;
 namespace Multicast.Linux.Ring;
 
 /// <summary>
-/// Entry points of native/mcshim.c. Ring bookkeeping calls that never block are marked SuppressGCTransition: they
-/// run per frame, and the transition would cost more than the call.
+/// Entry points of the native shim (the contract is native/mcshim.h; one C file per concept beside it). Ring
+/// bookkeeping calls that never block are marked SuppressGCTransition: they run per frame, and the transition would
+/// cost more than the call.
 /// </summary>
 internal static unsafe partial class Shim
 {
