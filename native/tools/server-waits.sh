@@ -16,30 +16,15 @@ bin=${1:-out/bin/multicast}
 seconds=${2:-3}
 threshold=${3:-100}
 command -v perf >/dev/null || { echo "error: perf is not installed (apt-get install linux-perf)" >&2; exit 1; }
-work=$(mktemp -d /tmp/server-waits.XXXXXX)
-bench_pid=
-cleanup() { [ -n "$bench_pid" ] && kill "$bench_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
+# shellcheck source=latency-run.sh
+. "$(dirname "$0")/latency-run.sh"
 # shellcheck disable=SC2086
-"$bin" bench --members 4 --systems ring --search-budget 1 --duration 8 --out "$work/bench" ${BENCH_ARGS:-} \
-  > "$work/bench.log" 2>&1 &
-bench_pid=$!
-
-# The latency run is the one whose sender logs its lateness; the server is the process started as multis_admin -R.
-server=
-for _ in $(seq 1 1200); do
-  server=$(pgrep -f -- '--as multis_admin -R' | head -1 || true)
-  sender=$(pgrep -f -- 'tool send .*--lateness-log' | head -1 || true)
-  [ -n "$server" ] && [ -n "$sender" ] && break
-  kill -0 "$bench_pid" 2>/dev/null || { echo "error: the bench ended before its latency run:" >&2; tail -5 "$work/bench.log" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$server" ] && [ -n "$sender" ] || { echo "error: no latency run within 120 s" >&2; exit 1; }
+latency_run_start server-waits "$bin" --members 4 --systems ring --search-budget 1 --duration 8 ${BENCH_ARGS:-}
+latency_run_wait
+[ -n "$server" ] || { echo "error: no ring server in the latency run" >&2; exit 1; }
 sleep 1
 perf record -q -e sched:sched_switch -a -o "$work/sched.data" -- sleep "$seconds" 2>/dev/null
-wait "$bench_pid" || true
-bench_pid=
+latency_run_finish
 grep -E '^ +4 ring ' "$work/bench.log" | head -1 | awk '{print "ring at 20,000/s: p50 " $5 " us, p99 " $6 " us"}'
 
 perf script -i "$work/sched.data" -F cpu,time,trace 2>/dev/null | awk -v S="$server" -v T="$threshold" -v SEC="$seconds" '

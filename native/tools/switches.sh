@@ -15,29 +15,14 @@ system=${1:?usage: switches.sh SYSTEM [SECONDS] [BIN] [bench options...]}
 seconds=${2:-4}
 bin=${3:-out/bin/multicast}
 shift $(( $# < 3 ? $# : 3 ))
-work=$(mktemp -d /tmp/switches.XXXXXX)
-bench_pid=
-cleanup() { [ -n "$bench_pid" ] && kill "$bench_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-"$bin" bench --members 4 --systems "$system" --search-budget 1 --duration 10 --curve none --out "$work/bench" "$@" \
-  > "$work/bench.log" 2>&1 &
-bench_pid=$!
-
-# The latency run is the one whose sender logs its lateness.
-sender=
-for _ in $(seq 1 1200); do
-  sender=$(pgrep -f -- 'tool send .*--lateness-log' | head -1 || true)
-  [ -n "$sender" ] && break
-  kill -0 "$bench_pid" 2>/dev/null || { echo "error: the bench ended before its latency run:" >&2; tail -5 "$work/bench.log" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$sender" ] || { echo "error: no latency run within 120 s" >&2; exit 1; }
+# shellcheck source=latency-run.sh
+. "$(dirname "$0")/latency-run.sh"
+latency_run_start switches "$bin" --members 4 --systems "$system" --search-budget 1 --duration 10 --curve none "$@"
+latency_run_wait
 sleep 2 # past the receivers' and the server's start
 declare -A role
 for p in $(pgrep -f -- 'tool recv .*--latency-log' || true); do role[$p]=receiver; done
 role[$sender]=sender
-server=$(pgrep -f -- '--as multis_admin -R' | head -1 || true)
 [ -n "$server" ] && role[$server]=server
 
 # One line per thread: role, pid/tid, name, voluntary, involuntary, migrations, runtime in ms.
@@ -55,8 +40,7 @@ snapshot() {
 snapshot > "$work/before"
 sleep "$seconds"
 snapshot > "$work/after"
-wait "$bench_pid" || true
-bench_pid=
+latency_run_finish
 grep -E "^ +4 $system " "$work/bench.log" | head -1 | awk '{print $2 " at 20,000/s: p50 " $5 " us, p99 " $6 " us"}'
 
 # Threads that ran at least 1 % of a core; per second of the window.

@@ -111,9 +111,10 @@ public sealed class NextHopCache : INextHopResolver
 
     /// <summary>
     /// One refresh pass: the neighbour, and on a full pass the route, of every watched destination, every miss since the
-    /// last pass and every entry already known (a destination not known yet always gets its route looked up). Known entries nobody watches are kept (the data plane cannot report that it still uses
-    /// them without writing on the hot path) until there are more than <see cref="MaxUnwatched"/>; then they are
-    /// forgotten, and one still in use comes back through the miss path.
+    /// last pass and every entry already known (a destination not known yet always gets its route looked up). Known
+    /// entries nobody watches are kept (the data plane cannot report that it still uses them without writing on the hot
+    /// path) until there are more than <see cref="MaxUnwatched"/>; then they are forgotten, and one still in use comes
+    /// back through the miss path.
     /// </summary>
     public void RefreshNow()
     {
