@@ -37,8 +37,7 @@ public static class BenchCommand
         "  more than MS ms of it still queued when the sender finished (a rate a deep queue absorbed, not delivered).\n" +
         "  An engine's clients restore whole datagrams in the kernel (multic's default, --delivery nft); ENGINE-raw\n" +
         "  restores them in user space. --idle, --nice, --rx-buffer and --cpu are handed to every daemon, --standby to\n" +
-        "  every server (see\n" +
-        "  multis_admin -R); --sender-cpu pins the sending application's thread (tool send --cpu).\n" +
+        "  every server (see multis_admin -R); --sender-cpu pins the sending application's thread (tool send --cpu).\n" +
         "  --curve measures each engine's server alone at these group sizes (default 4,32,256,1024 in a full run, none\n" +
         "  with --systems): members are addresses on one sink host, every copy is counted there, and every size gets\n" +
         "  the latency runs' member copies per second; it reports CPU s per million copies against the first size.\n" +
