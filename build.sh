@@ -91,6 +91,24 @@ publish_windows() {
   say "published: out/win-x64/multicast.exe"
 }
 
+# Each failed test's name and the first lines of its message, read from the trx. The console log
+# names a failure hundreds of lines before the end; CI keeps only the end of its output.
+failed_tests() {
+  echo "failed tests:"
+  awk '
+    /<UnitTestResult / {
+      name = ""; if (match($0, /testName="[^"]*"/)) name = substr($0, RSTART + 10, RLENGTH - 11)
+      failed = ($0 ~ /outcome="Failed"/); inmsg = 0; lines = 0
+    }
+    failed && /<Message>/ { inmsg = 1; print "  " name; sub(/.*<Message>/, "") }
+    failed && inmsg {
+      done = sub(/<\/Message>.*/, "")
+      if ($0 != "" && lines < 8) { print "    " $0; lines++ }
+      if (done) { inmsg = 0; failed = 0 }
+    }
+  ' "$1" | sed -e 's/&quot;/"/g' -e "s/&apos;/'/g" -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&#xD;//g' -e 's/&amp;/\&/g'
+}
+
 run_tests() {
   local results="$ROOT/out/test-results"
   rm -rf "$results"
@@ -111,6 +129,7 @@ run_tests() {
   passed=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
   failed=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
   skipped=$(sed -n 's/.* notExecuted="\([0-9]*\)".*/\1/p' <<<"$counters")
+  [ "${failed:-0}" -eq 0 ] || failed_tests "$trx"
   echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
   [ "$status" -eq 0 ] && [ "${failed:-0}" -eq 0 ]
 }
