@@ -88,10 +88,14 @@ public partial class StandbyTests
             using LabProcess receiver = lab.StartReceiver(member, "--port", ServerPort.ToString(), "--expect", Count.ToString(),
                 "--bind", "any", "--no-join", "--idle-ms", "3000", "--timeout-ms", "30000",
                 "--arrival-log", Path.Combine(member.WorkDir, $"arrival-{standby}.bin"));
+            long dropsBefore = lab.BridgeMulticastDrops();
             using LabProcess sender = lab.StartTool(lab.Source, "send", "--group", "224.1.2.3", "--port", GroupPort.ToString(),
                 "--count", Count.ToString(), "--rate", Rate.ToString(), "--size", "64", "--interface-ip", lab.Source.Address.ToString(),
                 "--cpu", senderCpu.ToString());
-            Thread.Sleep(Count * 1000 / Rate / 3); // a third of the send: the server is busy forwarding
+            // The hold is timed from the first datagrams, not from the sender's launch: a .NET start can take longer
+            // than the whole warm-up on a busy machine, and a hold before the send would measure nothing.
+            double sendingMs = WaitUntilSending(lab, dropsBefore, sender);
+            Thread.Sleep(Math.Max(0, Count * 1000 / Rate / 3 - (int)sendingMs)); // a third of the send: the server is busy forwarding
             HoldCpu(cpu, HogMs);
             Assert.That(E2e.Long(sender.WaitForJsonResult(TimeSpan.FromSeconds(30)), "sent"), Is.EqualTo(Count));
             JsonObject got = receiver.WaitForJsonResult(TimeSpan.FromSeconds(40));
@@ -111,6 +115,23 @@ public partial class StandbyTests
             throw;
         }
         finally { server.Stop(); }
+    }
+
+    /// <summary>
+    /// Waits until the bridge has dropped 10 of the sender's multicast datagrams (the VPC's drop rule counts the
+    /// originals, whatever the proxy does with them); returns how long into the send that is, in ms, as paced.
+    /// </summary>
+    private static double WaitUntilSending(VpcLab lab, long dropsBefore, LabProcess sender)
+    {
+        const int Seen = 10;
+        var waited = Stopwatch.StartNew();
+        while (lab.BridgeMulticastDrops() - dropsBefore < Seen)
+        {
+            if (sender.HasExited || waited.Elapsed > TimeSpan.FromSeconds(20))
+                Assert.Fail($"the sender's datagrams never reached the bridge ({waited.Elapsed.TotalSeconds:0.0} s, exited: {sender.HasExited})");
+            Thread.Sleep(2);
+        }
+        return Seen * 1000.0 / Rate;
     }
 
     [StructLayout(LayoutKind.Sequential)]
