@@ -15,7 +15,6 @@ namespace Multicast.Cli.Bench;
 /// <param name="round">Which --rounds round this is: a later round's kept logs go beside the first's.</param>
 internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Action<string> say, int round = 1)
 {
-    private const double LossLimit = 0.001; // < 0.1 %
     public const string RawSuffix = "-raw";
     private readonly List<LabDaemon> _daemons = new();
     private ulong _nextSeq;
@@ -217,7 +216,7 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
         long delivered = after.Zip(before, (a, b) => a - b).Sum();
         long expected = sentCount * receivers.Count;
         double loss = expected == 0 ? 1 : Math.Max(0, 1 - (double)delivered / expected);
-        _lastTrialFailed = loss >= LossLimit;
+        _lastTrialFailed = loss >= LosslessSearch.LossLimit;
         double backlogMs = achieved > 0 ? Math.Max(0, delivered - deliveredAtEnd) / (double)receivers.Count / achieved * 1000 : 0;
         row.TrialLog.Add(new JsonObject
         {
@@ -230,7 +229,7 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
         return (loss, achieved, backlogMs);
     }
 
-    /// <summary>Doubling from --start-rate until loss reaches 0.1 %, then bisection, within the time budget.</summary>
+    /// <summary>The lossless search (<see cref="LosslessSearch"/>) with real trials, within the time budget.</summary>
     private void Search(BenchRow row)
     {
         List<LabProcess> receivers = StartReceivers(0, o.SearchBudget * 3, _nextSeq);
@@ -242,39 +241,17 @@ internal sealed class SystemRun(VpcLab lab, string system, BenchOptions o, Actio
             // Warm-up: JIT, next-hop resolution, ARP; not counted.
             Trial(receivers, Math.Min(o.StartRate, 10_000), Math.Min(0.3, o.TrialSeconds), row, warmup: true);
             var budget = Stopwatch.StartNew();
-            double lo = 0, hi = double.PositiveInfinity, rate = o.StartRate;
-            int boundStreak = 0;
-            while (budget.Elapsed.TotalSeconds - _drainedSeconds < o.SearchBudget)
+            var search = new LosslessSearch(o.StartRate, o.MaxRate, o.MaxQueueMs);
+            while (!search.Done && budget.Elapsed.TotalSeconds - _drainedSeconds < o.SearchBudget)
             {
-                (double loss, double achieved, double backlogMs) = Trial(receivers, rate, o.TrialSeconds, row);
+                (double loss, double achieved, double backlogMs) = Trial(receivers, search.NextRate, o.TrialSeconds, row);
                 row.Trials++;
-                bool senderBound = achieved < 0.9 * rate;
-                // A busy shared machine can stall the sender once; only a repeated shortfall ends the search.
-                boundStreak = senderBound ? boundStreak + 1 : 0;
-                if (loss < LossLimit && (o.MaxQueueMs is not double maxQueue || backlogMs <= maxQueue))
-                {
-                    if (achieved > row.LosslessRate)
-                    {
-                        row.LosslessRate = achieved;
-                        row.LosslessBacklogMs = backlogMs;
-                        row.MemberDeliveriesPerSecond = achieved * receivers.Count * (1 - loss);
-                    }
-                    lo = Math.Max(lo, rate);
-                    if (boundStreak >= 2 || rate >= o.MaxRate) { row.SenderBound = senderBound; break; }
-                    if (senderBound) continue; // same rate again
-                }
-                else
-                {
-                    // Lost while the sender could not even keep pace: the fastest the sender reaches is the bound.
-                    hi = Math.Min(hi, senderBound ? Math.Max(achieved, lo) : rate);
-                }
-                if (double.IsPositiveInfinity(hi)) rate = Math.Min(rate * 2, o.MaxRate);
-                else
-                {
-                    if (hi - lo <= 0.08 * hi) break;
-                    rate = (lo + hi) / 2;
-                }
+                search.Record(loss, achieved, backlogMs);
             }
+            row.LosslessRate = search.LosslessRate;
+            row.LosslessBacklogMs = search.BacklogMsAtLosslessRate;
+            row.MemberDeliveriesPerSecond = search.LosslessRate * receivers.Count * (1 - search.LossAtLosslessRate);
+            row.SenderBound = search.SenderBound;
             row.SearchDrainMs = WaitUntilDrained(receivers);
             if (o.Verbose) say($"    the search's queue drained {row.SearchDrainMs:0} ms after its last trial");
         }
