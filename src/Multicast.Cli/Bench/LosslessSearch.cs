@@ -43,8 +43,8 @@ public sealed class LosslessSearch(double startRate, double maxRate, double? max
                 LossAtLosslessRate = loss;
                 BacklogMsAtLosslessRate = backlogMs;
             }
-            // A rate the sender fell short of was not shown lossless, only what it reached: taking the asked rate as
-            // the floor ended a search whose next trial lost at that rate with nothing left to bisect.
+            // A rate the sender fell short of was not shown lossless, only what it reached: the floor is what it reached,
+            // so a loss at the asked rate next still leaves a range to bisect.
             _lo = Math.Max(_lo, senderBound ? achieved : rate);
             if (_boundStreak >= 2 || rate >= maxRate) { End(senderBound); return; }
             if (senderBound) return; // the same rate again
