@@ -91,22 +91,40 @@ publish_windows() {
   say "published: out/win-x64/multicast.exe"
 }
 
-# Each failed test's name and the first lines of its message, read from the trx. The console log
-# names a failure hundreds of lines before the end; CI keeps only the end of its output.
+# Each failed test's fixture and name, the first lines of its message and of what it printed (an end-to-end test
+# prints the lab's kernel drop counters and the daemons' counters), read from the trx. The console log names a
+# failure hundreds of lines before the end; CI keeps only the end of its output.
 failed_tests() {
   echo "failed tests:"
   awk '
+    # First pass: the fixture (class name with its arguments) of each test id.
+    FNR == NR {
+      if (match($0, /<UnitTest name="[^"]*"/) && match($0, / id="[^"]*"/)) id = substr($0, RSTART + 5, RLENGTH - 6)
+      if (id != "" && match($0, /className="[^"]*"/)) { class[id] = substr($0, RSTART + 11, RLENGTH - 12); id = "" }
+      next
+    }
     /<UnitTestResult / {
       name = ""; if (match($0, /testName="[^"]*"/)) name = substr($0, RSTART + 10, RLENGTH - 11)
-      failed = ($0 ~ /outcome="Failed"/); inmsg = 0; lines = 0
+      tid = ""; if (match($0, /testId="[^"]*"/)) tid = substr($0, RSTART + 8, RLENGTH - 9)
+      failed = ($0 ~ /outcome="Failed"/); where = ""; nout = 0; nmsg = 0
+      if (failed) {
+        fixture = class[tid]; args = ""
+        if ((i = index(fixture, "(")) > 0) { args = substr(fixture, i); fixture = substr(fixture, 1, i - 1) }
+        sub(/.*\./, "", fixture); print "  " fixture args "." name
+      }
+      next
     }
-    failed && /<Message>/ { inmsg = 1; print "  " name; sub(/.*<Message>/, "") }
-    failed && inmsg {
-      done = sub(/<\/Message>.*/, "")
-      if ($0 != "" && lines < 8) { print "    " $0; lines++ }
-      if (done) { inmsg = 0; failed = 0 }
+    !failed { next }
+    /<\/UnitTestResult>/ { for (i = 1; i <= nout && i <= 16; i++) print "    | " out[i]; failed = 0; next }
+    /<StdOut>/ { where = "out"; sub(/.*<StdOut>/, "") }
+    /<Message>/ { where = "msg"; sub(/.*<Message>/, "") }
+    where != "" {
+      line = $0; ends = sub(/<\/(StdOut|Message)>.*/, "", line)
+      if (where == "msg" && line != "" && nmsg++ < 12) print "    " substr(line, 1, 400)
+      if (where == "out" && line != "" && nout++ < 16) out[nout] = substr(line, 1, 400)
+      if (ends) where = ""
     }
-  ' "$1" | sed -e 's/&quot;/"/g' -e "s/&apos;/'/g" -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&#xD;//g' -e 's/&amp;/\&/g'
+  ' "$1" "$1" | sed -e 's/&quot;/"/g' -e "s/&apos;/'/g" -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&#xD;//g' -e 's/&amp;/\&/g'
 }
 
 run_tests() {

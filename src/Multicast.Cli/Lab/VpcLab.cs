@@ -209,6 +209,42 @@ public sealed partial class VpcLab : IDisposable
     /// <summary>Packets the bridge has dropped for being multicast (the rule's counter).</summary>
     public long BridgeMulticastDrops() => ChainPackets(BridgeNamespace, "bridge", VpcTable, VpcChain);
 
+    /// <summary>
+    /// Where the kernel dropped packets in this lab, one line per namespace with its non-zero counters (interface drops,
+    /// IP reassembly failures, UDP receive-buffer errors), then the machine's backlog drops and squeezes. The
+    /// counters run from the lab's creation; a failed end-to-end test prints them so a loss in CI says where it was.
+    /// </summary>
+    public IReadOnlyList<string> KernelDrops()
+    {
+        const string script =
+            "for d in /sys/class/net/*; do n=${d##*/}; [ \"$n\" = lo ] && continue; " +
+            "echo \"$n.rx_dropped $(cat $d/statistics/rx_dropped)\"; echo \"$n.tx_dropped $(cat $d/statistics/tx_dropped)\"; done; " +
+            "awk '/^(Ip|Udp):/ { if (!($1 in h)) { h[$1] = 1; for (i = 2; i <= NF; i++) k[$1, i] = $i; next } " +
+            "for (i = 2; i <= NF; i++) print $1 k[$1, i], $i }' /proc/net/snmp";
+        string[] wanted = ["_dropped", "Ip:ReasmFails", "Ip:ReasmTimeout", "Udp:InErrors", "Udp:RcvbufErrors", "Udp:SndbufErrors"];
+        var lines = new List<string>();
+        foreach (string ns in Hosts.Select(h => h.Namespace).Prepend(BridgeNamespace))
+        {
+            CommandResult r = Exec(ns, "sh", "-c", script);
+            IEnumerable<string> nonZero = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(l => l.Split(' '))
+                .Where(f => f.Length == 2 && f[1] != "0" && wanted.Any(w => f[0].EndsWith(w, StringComparison.Ordinal)))
+                .Select(f => $"{f[0]}={f[1]}");
+            lines.Add($"{ns}: {string.Join(" ", nonZero.DefaultIfEmpty("no drops"))}");
+        }
+        // softnet_stat is per CPU and machine-wide: column 2 counts backlog (netdev_max_backlog) drops, column 3 the
+        // times the receive softirq ran out of budget.
+        long dropped = 0, squeezed = 0;
+        foreach (string l in File.ReadAllLines("/proc/net/softnet_stat"))
+        {
+            string[] f = l.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            dropped += Convert.ToInt64(f[1], 16);
+            squeezed += Convert.ToInt64(f[2], 16);
+        }
+        lines.Add($"machine: backlog_dropped={dropped} softirq_squeezed={squeezed} (since boot)");
+        return lines;
+    }
+
     /// <summary>The packet count of the (one) counter in an nftables chain.</summary>
     private long ChainPackets(string ns, string family, string table, string chain)
     {

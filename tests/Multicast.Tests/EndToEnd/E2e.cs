@@ -61,9 +61,10 @@ public static class E2e
         catch (IOException) { return ""; }
     }
 
-    /// <summary>Everything a harness needs to explain a failure: the daemons' stderr and counters.</summary>
-    public static void Report(IEnumerable<LabDaemon> daemons)
+    /// <summary>Everything a harness needs to explain a failure: the lab's kernel drop counters, the daemons' stderr and counters.</summary>
+    public static void Report(VpcLab lab, IEnumerable<LabDaemon> daemons)
     {
+        foreach (string line in lab.KernelDrops()) TestContext.Out.WriteLine($"kernel drops, {line}");
         foreach (LabDaemon d in daemons)
         {
             var counters = d.ReadCounters();

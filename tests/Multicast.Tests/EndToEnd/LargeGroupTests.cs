@@ -41,7 +41,7 @@ public class LargeGroupTests(string engine)
         }
         catch
         {
-            E2e.Report([server]);
+            E2e.Report(lab, [server]);
             throw;
         }
         finally { server.Stop(); }

@@ -36,7 +36,7 @@ public class LinkFlapTests(string engine)
         }
         catch
         {
-            E2e.Report([server]);
+            E2e.Report(lab, [server]);
             throw;
         }
         finally { server.Stop(); }
@@ -62,7 +62,7 @@ public class LinkFlapTests(string engine)
         }
         catch
         {
-            E2e.Report([server, client]);
+            E2e.Report(lab, [server, client]);
             throw;
         }
         finally

@@ -34,7 +34,7 @@ public class LiveChangeTests(string engine)
     {
         bool failed = TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed;
         foreach (LabDaemon d in _daemons) d.Stop();
-        if (failed) E2e.Report(_daemons);
+        if (failed) E2e.Report(_lab, _daemons);
         _daemons.Clear();
     }
 

@@ -42,7 +42,7 @@ public class ProxyEndToEndTests(string engine, string delivery)
     {
         bool failed = TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed;
         foreach (LabDaemon d in _daemons) d.Stop();
-        if (failed) E2e.Report(_daemons);
+        if (failed) E2e.Report(_lab, _daemons);
         foreach (LabProcess p in _processes) p.Dispose();
         _daemons.Clear();
         _processes.Clear();

@@ -113,7 +113,7 @@ public partial class StandbyTests
         }
         catch
         {
-            E2e.Report([server]);
+            E2e.Report(lab, [server]);
             throw;
         }
         finally { server.Stop(); }
