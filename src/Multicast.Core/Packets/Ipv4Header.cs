@@ -42,6 +42,27 @@ public static class Ipv4Header
     public static bool IsFragment(ReadOnlySpan<byte> ip) =>
         (BinaryPrimitives.ReadUInt16BigEndian(ip[FlagsFragmentOffset..]) & (MoreFragmentsFlag | FragmentOffsetMask)) != 0;
 
+    /// <summary>
+    /// What a fragment whose identification is 0 carries instead when it is sent through a raw socket with the header
+    /// included: Linux (raw(7)) fills in a fresh identification for every such packet whose field is 0, one fragment at
+    /// a time, so the fragments of one datagram would stop matching each other and the receiver could never reassemble
+    /// it (1 fragmented datagram in 65,536 carries ID 0). Half the ID space away from 0: a sender counting upwards
+    /// reaches it last, and no other datagram of the same source and group is reassembled with it.
+    /// </summary>
+    public const ushort RawSocketFragmentId = 0x8000;
+
+    /// <summary>
+    /// Before a raw-socket send: gives a fragment with identification 0 <see cref="RawSocketFragmentId"/> (all of one
+    /// datagram's fragments get the same), header checksum updated. Anything else is left as it is.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void KeepFragmentIdThroughRawSocket(Span<byte> ip)
+    {
+        if (ip.Length < MinLength || Id(ip) != 0 || !IsFragment(ip)) return;
+        BinaryPrimitives.WriteUInt16BigEndian(ip[IdOffset..], RawSocketFragmentId);
+        SetChecksum(ip, InternetChecksum.Update(Checksum(ip), 0, RawSocketFragmentId));
+    }
+
     public static void SetChecksum(Span<byte> ip, ushort value) => BinaryPrimitives.WriteUInt16BigEndian(ip[ChecksumOffset..], value);
     public static void SetDestination(Span<byte> ip, uint address) => BinaryPrimitives.WriteUInt32BigEndian(ip[DestinationOffset..], address);
 

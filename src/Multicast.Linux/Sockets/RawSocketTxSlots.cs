@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using Multicast.Core.DataPlane;
+using Multicast.Core.Packets;
 
 namespace Multicast.Linux.Sockets;
 
@@ -85,6 +86,7 @@ public sealed unsafe class RawSocketTxSlots : ITxSlots, IDisposable
     public void Commit()
     {
         if (_acquiredLength < 0) throw new InvalidOperationException("Commit without Acquire");
+        Ipv4Header.KeepFragmentIdThroughRawSocket(new Span<byte>(_buffers + (long)_count * _slotSize, _acquiredLength));
         _acquiredLength = -1;
         _count++;
     }

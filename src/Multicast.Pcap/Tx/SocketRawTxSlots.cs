@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Multicast.Core.DataPlane;
+using Multicast.Core.Packets;
 
 namespace Multicast.Pcap.Tx;
 
@@ -55,6 +56,9 @@ public sealed class SocketRawTxSlots : ITxSlots, IDisposable
     public void Commit()
     {
         if (_acquired < 0) throw new InvalidOperationException("Commit without Acquire");
+        // Linux refills ID 0 per packet, which breaks a fragmented datagram; whether Windows does is not checked here,
+        // so the ID is kept on every OS.
+        Ipv4Header.KeepFragmentIdThroughRawSocket(_buffer.AsSpan(_count * _slotSize, _acquired));
         _acquired = -1;
         _count++;
     }

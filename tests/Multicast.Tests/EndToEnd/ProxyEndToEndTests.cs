@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using Multicast.Cli.Lab;
+using Multicast.Core.Packets;
 using NUnit.Framework;
 
 namespace Multicast.Tests.EndToEnd;
@@ -211,6 +212,37 @@ public class ProxyEndToEndTests(string engine, string delivery)
         // rule every copy would be answered with ICMP port-unreachable.
         Assert.That(DestinationUnreachableReceived(Source) - unreachableBefore, Is.Zero,
             "members must not answer the unicast copies with ICMP destination-unreachable");
+    }
+
+    [Test]
+    public void AFragmentedDatagramWithIpIdZero_ArrivesIntact()
+    {
+        // A raw socket numbers every packet whose IP ID is 0 afresh, fragment by fragment: unless the proxy keeps one ID
+        // for the datagram, its fragments never reassemble (one fragmented datagram in 65,536 carries ID 0).
+        const int port = 5206, sourcePort = 41206, size = 3000;
+        StartServer(port, 0);
+        StartClients(port, port);
+        var receivers = Members.Select(m => Receiver(m, port, 1)).ToList();
+        byte[] payload = new byte[size];
+        Multicast.Cli.Tools.Payload.Write(payload, 0, (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100);
+        byte[] datagram = Unit.TestPackets.Build(new Unit.PacketSpec
+        {
+            Source = IpAddressV4.Parse(Source.Address.ToString()), Destination = IpAddressV4.Parse(Group.ToString()),
+            SourcePort = sourcePort, DestinationPort = port, Id = 0, FlagsFragment = 0, Ttl = 64, Payload = payload,
+        });
+        foreach (byte[] fragment in Unit.TestPackets.Fragment(datagram, 1480))
+        {
+            LabProcess p = _lab.StartTool(Source, "rawsend", "--interface", Source.Interface, "--dst-mac", "01:00:5e:01:02:03",
+                "--hex", Convert.ToHexString(fragment));
+            _processes.Add(p);
+            Assert.That(p.WaitForExit(Wait) && p.ExitCode == 0, Is.True, $"rawsend: {p.Stderr}");
+        }
+        for (int i = 0; i < Members.Count; i++)
+        {
+            JsonObject r = receivers[i].WaitForJsonResult(Wait);
+            AssertComplete(r, 1, $"{Source.Address}:{sourcePort}", Members[i].Name);
+            Assert.That(E2e.Long(r, "bytes"), Is.EqualTo(size));
+        }
     }
 
     [Test]
