@@ -27,6 +27,7 @@ public sealed class PcapServerEngine : IServerEngine, IFrameSink
     public PcapCapture Capture => _capture;
     public long CaptureDrops => _capture.Drops;
     public long CaptureBufferBytes => _capture.BufferBytes;
+    public long SendErrors => Volatile.Read(ref Slots.SendErrors);
 
     /// <param name="createResolver">The platform's next-hop resolver for the interface; owned by the engine.</param>
     /// <param name="createSlowPath">OS-routed sends for copies the engine cannot frame; owned by the engine.</param>

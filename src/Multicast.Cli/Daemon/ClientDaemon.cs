@@ -27,7 +27,8 @@ public static class ClientDaemon
         ClientForwarder forwarder = null!;
         KernelDelivery? kernel = null;
         IClientEngine? running = null;
-        using var runtime = new DaemonRuntime("multic", w => WriteStats(w, forwarder, running, kernel));
+        RawSocketTxSlots? delivering = null;
+        using var runtime = new DaemonRuntime("multic", w => WriteStats(w, forwarder, running, kernel, delivering));
         return runtime.LogFailures(() =>
         {
             ILogger log = runtime.Logger;
@@ -41,7 +42,7 @@ public static class ClientDaemon
             using KernelDelivery? kernelDelivery = kernel = StartKernelDelivery(options.Delivery, iface, table, log);
             forwarder = new ClientForwarder(DeliveryTtl, fragmentsOnly: kernel is not null);
             forwarder.Publish(table);
-            using var delivery = new RawSocketTxSlots(capacity: 64, multicastInterface: iface);
+            using RawSocketTxSlots delivery = delivering = new RawSocketTxSlots(capacity: 64, multicastInterface: iface);
             using IClientEngine engine = running = EngineFactory.CreateClient(options.Engine, iface, forwarder, delivery, log, options.Idle, options.Nice, options.CaptureBytes);
             engine.Apply(table);
             runtime.WatchInterface(iface);
@@ -61,7 +62,7 @@ public static class ClientDaemon
                     return $"{configPath}: {next.Routes.Count} servers";
                 },
                 list: () => List(forwarder.Counters, kernel),
-                stats: () => DaemonRuntime.JsonObjectText(w => WriteStats(w, forwarder, engine, kernel)),
+                stats: () => DaemonRuntime.JsonObjectText(w => WriteStats(w, forwarder, engine, kernel, delivery)),
                 run: engine.Run,
                 options);
             return 0;
@@ -112,7 +113,8 @@ public static class ClientDaemon
     }
 
     /// <summary>The client's stats: counters, then every route (server, group). Written as <see cref="ServerDaemon.WriteStats"/> is.</summary>
-    public static void WriteStats(Utf8JsonWriter w, ClientForwarder forwarder, IClientEngine? engine, KernelDelivery? kernel)
+    /// <param name="delivery">The user-space delivery socket: its refused sends are restored packets that did not reach local sockets.</param>
+    public static void WriteStats(Utf8JsonWriter w, ClientForwarder forwarder, IClientEngine? engine, KernelDelivery? kernel, RawSocketTxSlots? delivery)
     {
         IReadOnlyDictionary<string, (long Packets, long Bytes)> inKernel = KernelCounters(kernel);
         w.WriteString("delivery"u8, kernel is null ? DeliveryRaw : DeliveryNft);
@@ -123,6 +125,7 @@ public static class ClientDaemon
         w.WriteNumber("priority_boosts"u8, engine?.PriorityBoosts ?? 0);
         w.WriteNumber("kernel_delivered"u8, inKernel.Values.Sum(v => v.Packets));
         w.WriteNumber("kernel_delivered_bytes"u8, inKernel.Values.Sum(v => v.Bytes));
+        w.WriteNumber("delivery_errors"u8, delivery is null ? 0 : Volatile.Read(ref delivery.SendErrors));
         w.WriteEndObject();
         Span<char> ip = stackalloc char[IpAddressV4.MaxFormattedLength];
         w.WriteStartArray("routes"u8);

@@ -101,6 +101,7 @@ public static class ServerDaemon
         w.WriteNumber("priority_boosts"u8, engine?.PriorityBoosts ?? 0);
         w.WriteNumber("tx_full_waits"u8, engine?.TxFullWaits ?? 0);
         w.WriteNumber("standby_takeovers"u8, engine?.StandbyTakeovers ?? 0);
+        w.WriteNumber("send_errors"u8, engine?.SendErrors ?? 0);
         w.WriteEndObject();
         Span<char> ip = stackalloc char[IpAddressV4.MaxFormattedLength];
         w.WriteStartArray("groups"u8);

@@ -37,6 +37,13 @@ public interface IServerEngine : IDisposable
     /// </summary>
     long StandbyTakeovers => 0;
 
+    /// <summary>
+    /// Sends the kernel refused after the forwarder had counted their copies as sent (a raw socket's sendmmsg error, a
+    /// pcap inject that failed): copies that did not leave. A refused TX-ring kick is not one; its frames go with the
+    /// next kick. Safe to call from any thread.
+    /// </summary>
+    long SendErrors => 0;
+
     /// <summary>From capture to the transmit call, per datagram, for engines that get a capture timestamp from the kernel; else null.</summary>
     DataPlane.HopLatency? HopLatency => null;
 }

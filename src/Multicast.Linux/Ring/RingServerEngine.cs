@@ -75,6 +75,8 @@ public sealed class RingServerEngine : IServerEngine
 
     public long TxFullWaits => Volatile.Read(ref Slots.FullRingWaits);
     public long StandbyTakeovers => Volatile.Read(ref _baton.Takeovers);
+    /// <summary>The slow path's refused sends (the ring's refused kicks are retried, see <see cref="TxRingSlots"/>).</summary>
+    public long SendErrors => Volatile.Read(ref _slowPath.SendErrors);
     public long CaptureBufferBytes => _rx.Bytes;
     public HopLatency HopLatency { get; } = new(RxLoop.BatchSize);
     public InterfaceInfo Interface { get; }

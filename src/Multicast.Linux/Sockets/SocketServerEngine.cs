@@ -23,6 +23,7 @@ public sealed class SocketServerEngine : IServerEngine
     public long CaptureBufferBytes => _capture.BufferBytes;
     public HopLatency HopLatency { get; }
     public RawSocketTxSlots Transmit => _tx;
+    public long SendErrors => Volatile.Read(ref _tx.SendErrors);
 
     /// <param name="captureBytes">The capture socket's receive buffer; null = the capture's default (<see cref="PacketCapture.DefaultBufferBytes"/>).</param>
     public SocketServerEngine(string interfaceName, ServerForwarder forwarder, ILogger logger, int? captureBytes = null)

@@ -164,9 +164,11 @@ public class ProxyEndToEndTests(string engine, string delivery)
         Assert.That(server.Stop(), Is.True, "server should exit cleanly on SIGTERM");
         Assert.That(File.Exists(server.PidFile), Is.False, "server removes its pid file on clean exit");
         Assert.That(server.Counter("copies_sent"), Is.GreaterThanOrEqualTo((long)count * Members.Count));
+        Assert.That(server.ReadCounters(), Does.ContainKey("send_errors").WithValue(0L), "no copy refused by the kernel");
         foreach (LabDaemon c in clients)
         {
             Assert.That(c.Stop(), Is.True, $"{c} should exit cleanly on SIGTERM");
+            Assert.That(c.ReadCounters(), Does.ContainKey("delivery_errors").WithValue(0L), $"no restored packet refused by the kernel: {c}");
             if (delivery == "raw")
                 Assert.That(c.Counter("delivered"), Is.GreaterThanOrEqualTo(count), c.ToString());
             else
