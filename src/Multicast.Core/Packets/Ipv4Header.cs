@@ -46,8 +46,8 @@ public static class Ipv4Header
     /// What a fragment whose identification is 0 carries instead when it is sent through a raw socket with the header
     /// included: Linux (raw(7)) fills in a fresh identification for every such packet whose field is 0, one fragment at
     /// a time, so the fragments of one datagram would stop matching each other and the receiver could never reassemble
-    /// it (1 fragmented datagram in 65,536 carries ID 0). Half the ID space away from 0: a sender counting upwards
-    /// reaches it last, and no other datagram of the same source and group is reassembled with it.
+    /// it (1 fragmented datagram in 65,536 carries ID 0). Half the ID space away from 0, because a sender's IDs count
+    /// upwards: its own datagram with this ID is some 32,768 datagrams away, long reassembled.
     /// </summary>
     public const ushort RawSocketFragmentId = 0x8000;
 
