@@ -216,20 +216,19 @@ public sealed partial class VpcLab : IDisposable
     /// </summary>
     public IReadOnlyList<string> KernelDrops()
     {
-        const string script =
+        const string interfaces =
             "for d in /sys/class/net/*; do n=${d##*/}; [ \"$n\" = lo ] && continue; " +
-            "echo \"$n.rx_dropped $(cat $d/statistics/rx_dropped)\"; echo \"$n.tx_dropped $(cat $d/statistics/tx_dropped)\"; done; " +
-            "awk '/^(Ip|Udp):/ { if (!($1 in h)) { h[$1] = 1; for (i = 2; i <= NF; i++) k[$1, i] = $i; next } " +
-            "for (i = 2; i <= NF; i++) print $1 k[$1, i], $i }' /proc/net/snmp";
-        string[] wanted = ["_dropped", "Ip:ReasmFails", "Ip:ReasmTimeout", "Udp:InErrors", "Udp:RcvbufErrors", "Udp:SndbufErrors"];
+            "echo \"$n.rx_dropped $(cat $d/statistics/rx_dropped)\"; echo \"$n.tx_dropped $(cat $d/statistics/tx_dropped)\"; done";
+        string[] wanted = ["Ip:ReasmFails", "Ip:ReasmTimeout", "Udp:InErrors", "Udp:RcvbufErrors", "Udp:SndbufErrors"];
         var lines = new List<string>();
         foreach (string ns in Hosts.Select(h => h.Namespace).Prepend(BridgeNamespace))
         {
-            CommandResult r = Exec(ns, "sh", "-c", script);
-            IEnumerable<string> nonZero = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                .Select(l => l.Split(' '))
-                .Where(f => f.Length == 2 && f[1] != "0" && wanted.Any(w => f[0].EndsWith(w, StringComparison.Ordinal)))
-                .Select(f => $"{f[0]}={f[1]}");
+            IEnumerable<(string Name, long Value)> interfaceDrops = Exec(ns, "sh", "-c", interfaces).Stdout
+                .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' '))
+                .Where(f => f.Length == 2 && long.TryParse(f[1], out _)).Select(f => (f[0], long.Parse(f[1])));
+            IReadOnlyDictionary<string, long> snmp = Snmp(ns);
+            IEnumerable<string> nonZero = interfaceDrops.Concat(wanted.Select(w => (Name: w, Value: snmp.GetValueOrDefault(w))))
+                .Where(c => c.Value != 0).Select(c => $"{c.Name}={c.Value}");
             lines.Add($"{ns}: {string.Join(" ", nonZero.DefaultIfEmpty("no drops"))}");
         }
         // softnet_stat is per CPU and machine-wide: column 2 counts backlog (netdev_max_backlog) drops, column 3 the
@@ -244,6 +243,23 @@ public sealed partial class VpcLab : IDisposable
         lines.Add($"machine: backlog_dropped={dropped} softirq_squeezed={squeezed} (since boot)");
         return lines;
     }
+
+    /// <summary>A namespace's /proc/net/snmp as "Group:Counter" → value ("Ip:ReasmFails", "Icmp:InDestUnreachs", ...).</summary>
+    public IReadOnlyDictionary<string, long> Snmp(string ns)
+    {
+        // Each group is two lines: its counters' names, then their values, both after the "Group:" prefix.
+        string[] lines = Exec(ns, "cat", "/proc/net/snmp").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var counters = new Dictionary<string, long>();
+        for (int i = 0; i + 1 < lines.Length; i += 2)
+        {
+            string[] names = lines[i].Split(' '), values = lines[i + 1].Split(' ');
+            for (int k = 1; k < Math.Min(names.Length, values.Length); k++)
+                if (long.TryParse(values[k], out long v)) counters[names[0] + names[k]] = v;
+        }
+        return counters;
+    }
+
+    public IReadOnlyDictionary<string, long> Snmp(LabHost host) => Snmp(host.Namespace);
 
     /// <summary>The packet count of the (one) counter in an nftables chain.</summary>
     private long ChainPackets(string ns, string family, string table, string chain)

@@ -6,7 +6,7 @@ namespace Multicast.Cli.Tools;
 /// CLOCK_REALTIME in nanoseconds. Sender and receiver run in different network namespaces (or hosts) but share the
 /// wall clock, so one-way latency is receive time minus the send timestamp carried in the payload.
 /// </summary>
-internal static partial class WallClock
+public static partial class WallClock
 {
     private const int ClockRealtime = 0;
 

@@ -114,12 +114,7 @@ public class ProxyEndToEndTests(string engine, string delivery)
     }
 
     /// <summary>ICMP destination-unreachable messages a host has received (per network namespace, /proc/net/snmp).</summary>
-    private long DestinationUnreachableReceived(LabHost host)
-    {
-        string[] lines = _lab.Exec(host, "cat", "/proc/net/snmp").Stdout.Split('\n').Where(l => l.StartsWith("Icmp:")).ToArray();
-        string[] names = lines[0].Split(' '), values = lines[1].Split(' ');
-        return long.Parse(values[Array.IndexOf(names, "InDestUnreachs")]);
-    }
+    private long DestinationUnreachableReceived(LabHost host) => _lab.Snmp(host)["Icmp:InDestUnreachs"];
 
     // ------------------------------------------------------------------ tests
 
@@ -226,7 +221,7 @@ public class ProxyEndToEndTests(string engine, string delivery)
         StartClients(port, port);
         var receivers = Members.Select(m => Receiver(m, port, 1)).ToList();
         byte[] payload = new byte[size];
-        Multicast.Cli.Tools.Payload.Write(payload, 0, (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100);
+        Multicast.Cli.Tools.Payload.Write(payload, 0, Multicast.Cli.Tools.WallClock.NowNs());
         byte[] datagram = Unit.TestPackets.Build(new Unit.PacketSpec
         {
             Source = IpAddressV4.Parse(Source.Address.ToString()), Destination = IpAddressV4.Parse(Group.ToString()),
